@@ -1,0 +1,47 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import postgres from 'postgres';
+import { Server as SocketServer } from 'socket.io';
+import { createRedis } from '../shared/redis.js';
+import type { AppContext } from '../shared/runtime/context.js';
+import { createApp } from './app.js';
+import { createMetrics } from './metrics.js';
+import { createReadinessCheck } from './readiness.js';
+
+export interface Hub {
+  server: http.Server;
+  io: SocketServer;
+  url: string;
+}
+
+/** The hub role: Express and Socket.IO sharing one HTTP server. */
+export async function startHub(context: AppContext): Promise<Hub> {
+  const { config, logger, lifecycle } = context;
+
+  const probeSql = postgres(context.databaseUrl, { max: 1, connect_timeout: 2, idle_timeout: 60, onnotice: () => undefined });
+  const probeRedis = createRedis(context.redisUrl, 'probe', logger, 'hub:readiness');
+  lifecycle.defer('readiness probes', async () => {
+    probeRedis.disconnect();
+    await probeSql.end({ timeout: 1 });
+  });
+  const checkReadiness = createReadinessCheck({ sql: probeSql, redis: probeRedis, timeoutMs: config.READINESS_TIMEOUT_MS });
+
+  const server = http.createServer();
+  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+  const metrics = createMetrics({ queues: context.queues, connectedSockets: () => io.engine.clientsCount });
+  server.on('request', createApp({ logger, checkReadiness, metrics }));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  // Closing Socket.IO disconnects every client and closes the HTTP server, which stops accepting
+  // and waits for in-flight requests.
+  lifecycle.defer('http + socket.io', () => io.close());
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const url = config.PUBLIC_URL ?? `http://${host}:${port}`;
+  logger.info(`Pulse Hub listening on ${url}`, { url, port });
+  return { server, io, url };
+}

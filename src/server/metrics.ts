@@ -1,0 +1,56 @@
+import client from 'prom-client';
+import type { RequestHandler } from 'express';
+import type { JobQueues } from '../shared/queues/producer.js';
+
+const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
+
+/** One registry per hub instance, so several hubs in one process (tests) do not collide. */
+export function createMetrics(deps: { queues: JobQueues; connectedSockets: () => number }) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  new client.Gauge({
+    name: 'socketio_connected_sockets',
+    help: 'Socket.IO clients connected to this hub process',
+    registers: [registry],
+    collect() {
+      this.set(deps.connectedSockets());
+    },
+  });
+
+  new client.Gauge({
+    name: 'bullmq_queue_jobs',
+    help: 'Jobs per queue and state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        [...deps.queues.queues].map(async ([name, queue]) => {
+          const counts = await queue.getJobCounts(...queueStates);
+          for (const state of queueStates) this.set({ queue: name, state }, counts[state] ?? 0);
+        }),
+      );
+    },
+  });
+
+  /** Labels by the matched route pattern, never the raw path, so ids cannot explode label cardinality. */
+  const observeRequests: RequestHandler = (req, res, next) => {
+    const end = httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const matched = req.route as { path: string } | undefined;
+      const route = matched ? `${req.baseUrl}${matched.path}` : 'unmatched';
+      end({ route, status: String(res.statusCode) });
+    });
+    next();
+  };
+
+  return { registry, observeRequests };
+}

@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The only module that reads `process.env`: everything else receives a validated `Config`. */
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const urlWithProtocols = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  /** Public base URL printed for clients; derived from HOST/PORT when unset. */
+  PUBLIC_URL: urlWithProtocols(['http:', 'https:']).optional(),
+  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).optional(),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).optional(),
+  /** Prefix of every Redis key the hub owns (queues included), so several hubs or test runs can share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only').default('pulse'),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** `pretty` is meant for a developer's terminal; everything else should ship JSON lines. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** Where zero-config mode keeps Postgres and Redis data, and where backups go by default. */
+  DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  READINESS_TIMEOUT_MS: positiveInt.default(1_000),
+  /** Cron pattern for the scheduled database backup; "off" disables the schedule. */
+  BACKUP_CRON: z
+    .string()
+    .regex(/^(off|(\S+\s+){4,5}\S+)$/, 'a 5- or 6-field cron pattern, or "off"')
+    .default('0 3 * * *'),
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_RETAIN: positiveInt.default(7),
+});
+
+type RawConfig = z.infer<typeof configSchema>;
+
+export type Config = Omit<RawConfig, 'BACKUP_DIR' | 'LOG_FORMAT'> & {
+  BACKUP_DIR: string;
+  LOG_FORMAT: 'json' | 'pretty';
+};
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${issues.map((issue) => `  ${issue.variable}: ${issue.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses configuration from an environment map; throws `ConfigError` naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>, isTty = false): Config {
+  // An empty variable (`PORT=`) means "unset", as shells and .env files produce them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({ variable: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  const raw = result.data;
+  return {
+    ...raw,
+    DATA_DIR: path.resolve(raw.DATA_DIR),
+    BACKUP_DIR: path.resolve(raw.BACKUP_DIR ?? path.join(raw.DATA_DIR, 'backups')),
+    LOG_FORMAT: raw.LOG_FORMAT ?? (raw.NODE_ENV === 'development' && isTty ? 'pretty' : 'json'),
+  };
+}
+
+/** EX_CONFIG from sysexits.h: the process was configured wrongly, and retrying will not help. */
+export const EXIT_CONFIG = 78;
+
+/** Reads the process environment once at start; a bad value stops the process with a message naming the variable. */
+export function loadConfig(): Config {
+  try {
+    return parseConfig(process.env, process.stdout.isTTY);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
+export const queueNames = ['maintenance'] as const;
+export type QueueName = (typeof queueNames)[number];
+
+/** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
+export const jobDefinitions = {
+  'db.backup': {
+    queue: 'maintenance',
+    payload: z.object({ reason: z.enum(['scheduled', 'manual']) }),
+  },
+} as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
+
+export type JobName = keyof typeof jobDefinitions;
+export type JobPayload<N extends JobName> = z.infer<(typeof jobDefinitions)[N]['payload']>;
+export const jobNames = Object.keys(jobDefinitions) as JobName[];
+
+export function jobsOfQueue(queue: QueueName): JobName[] {
+  return jobNames.filter((name) => jobDefinitions[name].queue === queue);
+}

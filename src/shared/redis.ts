@@ -1,0 +1,35 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './logger.js';
+
+/**
+ * - `command`: app commands and BullMQ producers; fail fast instead of queueing forever when Redis is away.
+ * - `blocking`: BullMQ workers and queue events, which BullMQ requires to retry indefinitely.
+ * - `probe`: readiness checks; no offline queue, so a down Redis answers at once instead of hanging.
+ */
+export type RedisRole = 'command' | 'blocking' | 'probe';
+
+const roleOptions: Record<RedisRole, RedisOptions> = {
+  command: { maxRetriesPerRequest: 3 },
+  blocking: { maxRetriesPerRequest: null },
+  probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000 },
+};
+
+export function createRedis(url: string, role: RedisRole, logger: Logger, name: string): Redis {
+  const redis = new Redis(url, {
+    ...roleOptions[role],
+    connectionName: name,
+    // Cap the reconnect backoff so a returning Redis is noticed within a second.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
+  });
+  // ioredis emits one error per failed reconnect; log transitions, not every attempt.
+  let healthy = true;
+  redis.on('error', (error: Error) => {
+    if (healthy) logger.warn('redis connection lost', { connection: name, error: error.message });
+    healthy = false;
+  });
+  redis.on('ready', () => {
+    if (!healthy) logger.info('redis connection restored', { connection: name });
+    healthy = true;
+  });
+  return redis;
+}

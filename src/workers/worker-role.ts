@@ -1,0 +1,26 @@
+import type { AppContext } from '../shared/runtime/context.js';
+import { createBackupHandler } from './processors/db-backup.js';
+import { buildHandlerRegistry } from './registry.js';
+import { applySchedules } from './schedules.js';
+import { startWorkerPool, type WorkerPool } from './worker-pool.js';
+
+/** Time kept back from the shutdown budget for closing queues and pools after the workers drain. */
+const CLOSE_RESERVE_MS = 2_000;
+
+/** The worker role: one BullMQ worker per queue, dispatching each job to its registered handler. */
+export async function startWorkerRole(context: AppContext): Promise<WorkerPool> {
+  const { config, logger, lifecycle } = context;
+  const registry = buildHandlerRegistry([
+    createBackupHandler({
+      databaseUrl: context.databaseUrl,
+      backupDir: config.BACKUP_DIR,
+      retain: config.BACKUP_RETAIN,
+      pgDumpBin: config.PG_DUMP_BIN,
+    }),
+  ]);
+  const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
+  lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
+  await applySchedules(context.queues, config);
+  logger.info('workers started', { queues: pool.workers.map((worker) => worker.name) });
+  return pool;
+}
