@@ -1,43 +1,31 @@
 import { loadConfig } from './shared/config.js';
-import { runMigrations } from './shared/db/migrate.js';
 import { createLogger, errorFields } from './shared/logger.js';
-import { createAppContext } from './shared/runtime/context.js';
+import { boot, processRoles, type ProcessRole } from './shared/runtime/boot.js';
 import { Lifecycle } from './shared/runtime/lifecycle.js';
-import { resolveServices } from './shared/runtime/local-services/index.js';
-import { startHub } from './server/hub.js';
-import { startWorkerRole } from './workers/worker-role.js';
+import { RedisServerMissingError, resolveServices } from './shared/runtime/local-services/index.js';
 
-const roles = ['all', 'hub', 'worker'] as const;
-type Role = (typeof roles)[number];
-
-function parseRole(arg: string | undefined): Role {
+/** Process entry: `main.ts [all|hub|worker]`. */
+function parseRole(arg: string | undefined): ProcessRole {
   const role = arg ?? 'all';
-  if ((roles as readonly string[]).includes(role)) return role as Role;
-  process.stderr.write(`Unknown role "${role}". Use one of: ${roles.join(', ')}\n`);
+  if ((processRoles as readonly string[]).includes(role)) return role as ProcessRole;
+  process.stderr.write(`Unknown role "${role}". Use one of: ${processRoles.join(', ')}\n`);
   process.exit(2);
 }
 
-async function main(): Promise<void> {
-  const role = parseRole(process.argv[2]);
-  const config = loadConfig();
-  const logger = createLogger(config, role);
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  lifecycle.installSignalHandlers();
+const role = parseRole(process.argv[2]);
+const config = loadConfig();
+const logger = createLogger(config, role);
+const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+lifecycle.installSignalHandlers();
 
-  try {
-    const services = await resolveServices(config, logger);
-    lifecycle.defer('local servers', () => services.stop());
-    await runMigrations(services.databaseUrl, logger);
-    const context = createAppContext({ config, logger, lifecycle, role, ...services });
-    // Started in this order so shutdown (reverse order) stops the listener before draining jobs.
-    if (role !== 'hub') await startWorkerRole(context);
-    if (role !== 'worker') await startHub(context);
-  } catch (error) {
-    logger.error('start-up failed', errorFields(error));
-    process.exitCode = 1;
-    await lifecycle.shutdown('start-up failed');
-    process.exit(1);
-  }
+try {
+  const services = await resolveServices(config, logger);
+  lifecycle.defer('local servers', () => services.stop());
+  await boot({ role, config, logger, lifecycle, databaseUrl: services.databaseUrl, redisUrl: services.redisUrl });
+} catch (error) {
+  logger.error('start-up failed', errorFields(error));
+  // Advice for the person at the terminal reads better as plain text than inside a JSON line.
+  if (error instanceof RedisServerMissingError) process.stderr.write(`\n${error.message}\n\n`);
+  await lifecycle.shutdown('start-up failed');
+  process.exit(1);
 }
-
-await main();

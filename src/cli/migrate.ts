@@ -7,7 +7,7 @@ import { resolveServices } from '../shared/runtime/local-services/index.js';
 const config = loadConfig();
 const logger = createLogger(config, 'migrate');
 try {
-  const services = await resolveServices(config, logger);
+  const services = await resolveServices(config, logger, { redis: false });
   try {
     await runMigrations(services.databaseUrl, logger);
   } finally {

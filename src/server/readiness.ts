@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Sql } from '../shared/db/client.js';
 
@@ -15,14 +16,15 @@ export interface ReadinessReport {
   checks: Record<DependencyName, DependencyStatus>;
 }
 
-export type ReadinessProbe = () => Promise<unknown>;
+export type ReadinessProbe = (signal: AbortSignal) => Promise<unknown>;
 
 async function probeWithTimeout(probe: ReadinessProbe, timeoutMs: number): Promise<DependencyStatus> {
   const started = performance.now();
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      probe(),
+      probe(controller.signal),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
     ]);
     return { status: 'ok', latencyMs: Math.round(performance.now() - started) };
@@ -30,6 +32,7 @@ async function probeWithTimeout(probe: ReadinessProbe, timeoutMs: number): Promi
     return { status: 'failing', latencyMs: Math.round(performance.now() - started), error: (error as Error).message };
   } finally {
     clearTimeout(timer);
+    controller.abort();
   }
 }
 
@@ -40,7 +43,11 @@ async function probeWithTimeout(probe: ReadinessProbe, timeoutMs: number): Promi
 export function createReadinessCheck(deps: { sql: Sql; redis: Redis; timeoutMs: number }) {
   const probes: Record<DependencyName, ReadinessProbe> = {
     postgres: () => deps.sql`select 1`,
-    redis: () => deps.redis.ping(),
+    redis: async (signal) => {
+      // Just after start (or a reconnect) the client may still be connecting: wait for it within the timeout.
+      if (deps.redis.status !== 'ready') await once(deps.redis, 'ready', { signal });
+      return deps.redis.ping();
+    },
   };
   return async (): Promise<ReadinessReport> => {
     const names = Object.keys(probes) as DependencyName[];

@@ -12,6 +12,7 @@ export { startLocalRedis, RedisServerMissingError } from './redis.js';
 
 export interface ServiceEndpoints {
   databaseUrl: string;
+  /** Empty when the caller said it needs no Redis. */
   redisUrl: string;
   /** Stops the local servers this process owns; a no-op for servers given by URL or owned by a live sibling. */
   stop(): Promise<void>;
@@ -55,16 +56,21 @@ async function withStartLock<T>(dataDir: string, logger: Logger, run: () => Prom
  * under DATA_DIR, or reuse the one a sibling process started. The first process to start the
  * servers owns them and stops them at exit; servers left behind by a crashed owner are adopted.
  */
-export async function resolveServices(config: Config, logger: Logger): Promise<ServiceEndpoints> {
-  if (config.DATABASE_URL && config.REDIS_URL) {
-    return { databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_URL, stop: () => Promise.resolve() };
+export async function resolveServices(
+  config: Config,
+  logger: Logger,
+  needs: { redis: boolean } = { redis: true },
+): Promise<ServiceEndpoints> {
+  const redisUrl = config.REDIS_URL ?? (needs.redis ? undefined : '');
+  if (config.DATABASE_URL && redisUrl !== undefined) {
+    return { databaseUrl: config.DATABASE_URL, redisUrl, stop: () => Promise.resolve() };
   }
   await mkdir(config.DATA_DIR, { recursive: true });
   const ownerFile = path.join(config.DATA_DIR, 'local-services.owner');
   return withStartLock(config.DATA_DIR, logger, async () => {
     const common = { dataDir: config.DATA_DIR, ephemeral: false, logger };
     const postgres = config.DATABASE_URL ? undefined : await startLocalPostgres(common);
-    const redis = config.REDIS_URL
+    const redis = redisUrl !== undefined
       ? undefined
       : await startLocalRedis({ ...common, redisServerBin: config.REDIS_SERVER_BIN }).catch(async (error: unknown) => {
           if (postgres?.started) await postgres.stop();
@@ -77,7 +83,7 @@ export async function resolveServices(config: Config, logger: Logger): Promise<S
     else logger.info('local servers are owned by another running process and will outlive this one', { owner });
     return {
       databaseUrl: config.DATABASE_URL ?? (postgres?.url as string),
-      redisUrl: config.REDIS_URL ?? (redis?.url as string),
+      redisUrl: redisUrl ?? (redis?.url as string),
       async stop() {
         if (!owns) return;
         await Promise.all([postgres?.stop(), redis?.stop()]);

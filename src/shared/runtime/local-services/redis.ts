@@ -12,6 +12,8 @@ export interface LocalRedisOptions {
   dataDir: string;
   ephemeral: boolean;
   redisServerBin: string;
+  /** A fixed port (to restart a server where its clients expect it); a free one when omitted. */
+  port?: number;
   logger: Logger;
 }
 
@@ -19,7 +21,7 @@ export interface LocalRedis {
   url: string;
   pid: number;
   started: boolean;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export class RedisServerMissingError extends Error {
@@ -66,13 +68,12 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     return { url: `redis://127.0.0.1:${port}`, pid, started: false, stop: () => stopPid(pid) };
   }
 
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const log = await open(path.join(dir, 'redis.log'), 'a');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
   args.push(...(ephemeral ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'everysec']));
   // Detached: Ctrl-C in a terminal must not reach the server before the hub has drained its work.
   const child = spawn(options.redisServerBin, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
-  await log.close();
   const failure = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new RedisServerMissingError(options.redisServerBin) : error),
@@ -80,6 +81,7 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}; see ${path.join(dir, 'redis.log')}`)));
   });
   failure.catch(() => undefined);
+  await log.close();
   const ready = (async () => {
     const deadline = Date.now() + 15_000;
     while (!(await answersPing(port))) {

@@ -1,0 +1,34 @@
+import type { Config } from '../config.js';
+import { runMigrations } from '../db/migrate.js';
+import type { Logger } from '../logger.js';
+import { startHub, type Hub } from '../../server/hub.js';
+import { startWorkerRole } from '../../workers/worker-role.js';
+import type { WorkerPool } from '../../workers/worker-pool.js';
+import { createAppContext, type AppContext } from './context.js';
+import type { Lifecycle } from './lifecycle.js';
+
+export const processRoles = ['all', 'hub', 'worker'] as const;
+export type ProcessRole = (typeof processRoles)[number];
+
+export interface Booted {
+  context: AppContext;
+  hub?: Hub;
+  workers?: WorkerPool;
+}
+
+/** Migrates, then starts the role's parts; everything started is registered on `lifecycle` for shutdown. */
+export async function boot(options: {
+  role: ProcessRole;
+  config: Config;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  databaseUrl: string;
+  redisUrl: string;
+}): Promise<Booted> {
+  await runMigrations(options.databaseUrl, options.logger);
+  const context = createAppContext(options);
+  // Started in this order so shutdown (reverse order) stops the listener before draining jobs.
+  const workers = options.role === 'hub' ? undefined : await startWorkerRole(context);
+  const hub = options.role === 'worker' ? undefined : await startHub(context);
+  return { context, hub, workers };
+}

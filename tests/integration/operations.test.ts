@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+
+describe('operations endpoints', () => {
+  let database: TestDatabase;
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    hub = await startTestHub(database);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    await database?.drop();
+  });
+
+  it('GET /healthz answers 200 while the process is alive', async () => {
+    const response = await fetch(`${hub.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('GET /readyz reports each dependency', async () => {
+    const response = await fetch(`${hub.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      status: 'ok',
+      failing: [],
+      checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } },
+    });
+  });
+
+  it('GET /metrics exposes Node, HTTP, socket and queue metrics', async () => {
+    await fetch(`${hub.url}/healthz`);
+    await hub.context.queues.get('maintenance').add('db.backup', { reason: 'manual' }, { delay: 60_000 });
+    const response = await fetch(`${hub.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(text).toContain('socketio_connected_sockets 0');
+    expect(text).toContain('bullmq_queue_jobs{queue="maintenance",state="delayed"} 1');
+  });
+
+  it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
+    const kept = await fetch(`${hub.url}/healthz`, { headers: { 'X-Request-Id': 'abc-123' } });
+    expect(kept.headers.get('x-request-id')).toBe('abc-123');
+    const replaced = await fetch(`${hub.url}/healthz`, { headers: { 'X-Request-Id': 'bad id <script>' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown routes with a problem+json 404', async () => {
+    const response = await fetch(`${hub.url}/nope`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 404, code: 'not_found' });
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../../src/shared/runtime/local-services/process-utils.js';
+import { PulseProcess } from '../support/pulse-process.js';
+
+describe('process start-up', () => {
+  const dataDirs: string[] = [];
+  const freshDataDir = async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pulse-zero-config-'));
+    dataDirs.push(dir);
+    return dir;
+  };
+  afterAll(async () => {
+    await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it.each([
+    ['PORT', 'not-a-port'],
+    ['DATABASE_URL', 'localhost:5432/pulse'],
+  ])('exits non-zero naming %s when it is malformed', async (variable, value) => {
+    const pulse = PulseProcess.start('all', { [variable]: value });
+    const { code } = await pulse.exit();
+    expect(code).toBe(78);
+    expect(pulse.stderr).toContain(`${variable}:`);
+  });
+
+  it('with no DATABASE_URL or REDIS_URL starts its own Postgres and Redis, keeps data across restarts, stops them on exit', async () => {
+    const env = { DATA_DIR: await freshDataDir(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off' };
+
+    const first = PulseProcess.start('all', env);
+    const url = await first.listeningUrl();
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    const pgLine = await first.waitForLog((line) => line.message === 'started PostgreSQL');
+    const redisLine = await first.waitForLog((line) => line.message === 'started Redis');
+    expect(first.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(true);
+
+    const password = (await readFile(path.join(env.DATA_DIR, 'postgres.password'), 'utf8')).trim();
+    const databaseUrl = (port: unknown) => `postgres://postgres:${password}@127.0.0.1:${String(port)}/postgres`;
+    const sql = postgres(databaseUrl(pgLine.port), { max: 1, onnotice: () => undefined });
+    await sql`insert into tenants (name) values ('kept across restarts')`;
+    await sql.end();
+
+    first.kill('SIGTERM');
+    expect((await first.exit()).code).toBe(0);
+    expect(isProcessAlive(Number(pgLine.pid))).toBe(false);
+    expect(isProcessAlive(Number(redisLine.pid))).toBe(false);
+
+    const second = PulseProcess.start('all', env);
+    await second.listeningUrl();
+    expect(second.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(false);
+    const restarted = await second.waitForLog((line) => line.message === 'started PostgreSQL');
+    const again = postgres(databaseUrl(restarted.port), { max: 1, onnotice: () => undefined });
+    const rows = await again<{ name: string }[]>`select name from tenants`;
+    await again.end();
+    expect(rows.map((row) => row.name)).toEqual(['kept across restarts']);
+    second.kill('SIGTERM');
+    expect((await second.exit()).code).toBe(0);
+  });
+
+  it('explains how to get Redis when redis-server is missing, and leaves no Postgres behind', async () => {
+    const env = { DATA_DIR: await freshDataDir(), PORT: '0', LOG_LEVEL: 'info', REDIS_SERVER_BIN: '/nonexistent/redis-server' };
+    const pulse = PulseProcess.start('all', env);
+    const { code } = await pulse.exit();
+    expect(code).toBe(1);
+    expect(pulse.stderr).toContain('apt-get install redis-server');
+    expect(pulse.stderr).toContain('REDIS_URL=');
+    const pgLine = pulse.logs.find((line) => line.message === 'started PostgreSQL');
+    expect(pgLine).toBeDefined();
+    expect(isProcessAlive(Number(pgLine?.pid))).toBe(false);
+  });
+});

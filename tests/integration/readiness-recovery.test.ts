@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadinessReport } from '../../src/server/readiness.js';
+import { startLocalPostgres, startLocalRedis } from '../../src/shared/runtime/local-services/index.js';
+import { silentLogger } from '../support/silent-logger.js';
+import { startTestHub, type TestHub } from '../support/test-env.js';
+
+/**
+ * Stopping the shared test servers would break the other files running in parallel, so this file
+ * runs its hub on a Postgres and a Redis of its own, started by the same launcher, and stops and
+ * restarts those in place (same data, same port).
+ */
+describe('readiness follows its dependencies', () => {
+  const logger = silentLogger();
+  let dataDir: string;
+  let pgPort: number;
+  let redisPort: number;
+  let stopPostgres: () => Promise<void>;
+  let stopRedis: () => Promise<void>;
+  let hub: TestHub;
+
+  const startPostgres = async (port?: number) => {
+    const server = await startLocalPostgres({ dataDir, ephemeral: false, port, logger });
+    stopPostgres = server.stop;
+    return server.url;
+  };
+  const startRedis = async (port?: number) => {
+    const server = await startLocalRedis({ dataDir, ephemeral: false, port, redisServerBin: 'redis-server', logger });
+    stopRedis = server.stop;
+    return server.url;
+  };
+
+  async function readiness(): Promise<{ status: number; body: ReadinessReport }> {
+    const response = await fetch(`${hub.url}/readyz`);
+    return { status: response.status, body: (await response.json()) as ReadinessReport };
+  }
+
+  async function eventually(expected: number, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    let last = await readiness();
+    while (last.status !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      last = await readiness();
+    }
+    return last;
+  }
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pulse-readiness-'));
+    const databaseUrl = await startPostgres();
+    const redisUrl = await startRedis();
+    pgPort = Number(new URL(databaseUrl).port);
+    redisPort = Number(new URL(redisUrl).port);
+    const database = { name: 'postgres', url: databaseUrl, drop: () => Promise.resolve() };
+    hub = await startTestHub(database, { role: 'hub', env: { REDIS_URL: redisUrl, READINESS_TIMEOUT_MS: '500' } });
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+    await stopRedis?.();
+    await stopPostgres?.();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is 503 naming redis while Redis is stopped, and 200 again once it is back', async () => {
+    expect((await readiness()).status).toBe(200);
+
+    await stopRedis();
+    const down = await eventually(503);
+    expect(down.status).toBe(503);
+    expect(down.body.failing).toEqual(['redis']);
+    expect(down.body.checks.postgres.status).toBe('ok');
+
+    await startRedis(redisPort);
+    const back = await eventually(200);
+    expect(back.status).toBe(200);
+    expect(back.body.failing).toEqual([]);
+  });
+
+  it('is 503 naming postgres while Postgres is stopped, and 200 again once it is back', async () => {
+    expect((await readiness()).status).toBe(200);
+
+    await stopPostgres();
+    const down = await eventually(503);
+    expect(down.status).toBe(503);
+    expect(down.body.failing).toEqual(['postgres']);
+    expect(down.body.checks.redis.status).toBe('ok');
+
+    await startPostgres(pgPort);
+    const back = await eventually(200);
+    expect(back.status).toBe(200);
+    expect(back.body.failing).toEqual([]);
+  });
+});

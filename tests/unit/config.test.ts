@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/shared/config.js';
+
+function issuesOf(env: Record<string, string>) {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('parseConfig', () => {
+  it('fills every default from an empty environment', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      HOST: '0.0.0.0',
+      PORT: 3000,
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      REDIS_PREFIX: 'pulse',
+      BACKUP_CRON: '0 3 * * *',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.DATA_DIR).toBe(path.resolve('.data'));
+    expect(config.BACKUP_DIR).toBe(path.resolve('.data/backups'));
+  });
+
+  it('coerces numbers and keeps given URLs', () => {
+    const config = parseConfig({ PORT: '8080', DATABASE_URL: 'postgresql://u:p@db:5432/pulse', REDIS_URL: 'rediss://cache:6380' });
+    expect(config.PORT).toBe(8080);
+    expect(config.DATABASE_URL).toBe('postgresql://u:p@db:5432/pulse');
+    expect(config.REDIS_URL).toBe('rediss://cache:6380');
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = parseConfig({ PORT: '', DATABASE_URL: '' });
+    expect(config.PORT).toBe(3000);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_URL', 'mysql://localhost/pulse'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['LOG_LEVEL', 'loud'],
+    ['BACKUP_CRON', 'daily'],
+    ['REDIS_PREFIX', 'has space'],
+  ])('rejects %s=%s, naming the variable', (variable, value) => {
+    const issues = issuesOf({ [variable]: value });
+    expect(issues.map((issue) => issue.variable)).toEqual([variable]);
+  });
+
+  it('reports every bad variable at once', () => {
+    const issues = issuesOf({ PORT: 'x', DATABASE_URL: 'y' });
+    expect(issues.map((issue) => issue.variable).sort()).toEqual(['DATABASE_URL', 'PORT']);
+  });
+
+  it('writes readable logs only to a development terminal', () => {
+    expect(parseConfig({}, true).LOG_FORMAT).toBe('pretty');
+    expect(parseConfig({ NODE_ENV: 'production' }, true).LOG_FORMAT).toBe('json');
+    expect(parseConfig({ LOG_FORMAT: 'pretty' }, false).LOG_FORMAT).toBe('pretty');
+  });
+});
