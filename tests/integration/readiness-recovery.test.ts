@@ -64,31 +64,21 @@ describe('readiness follows its dependencies', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('is 503 naming redis while Redis is stopped, and 200 again once it is back', async () => {
+  const outages = [
+    { dependency: 'redis', other: 'postgres', stop: () => stopRedis(), restart: () => startRedis(redisPort) },
+    { dependency: 'postgres', other: 'redis', stop: () => stopPostgres(), restart: () => startPostgres(pgPort) },
+  ] as const;
+
+  it.each(outages)('is 503 naming $dependency while it is stopped, and 200 again once it is back', async (outage) => {
     expect((await readiness()).status).toBe(200);
 
-    await stopRedis();
+    await outage.stop();
     const down = await eventually(503);
     expect(down.status).toBe(503);
-    expect(down.body.failing).toEqual(['redis']);
-    expect(down.body.checks.postgres.status).toBe('ok');
+    expect(down.body.failing).toEqual([outage.dependency]);
+    expect(down.body.checks[outage.other].status).toBe('ok');
 
-    await startRedis(redisPort);
-    const back = await eventually(200);
-    expect(back.status).toBe(200);
-    expect(back.body.failing).toEqual([]);
-  });
-
-  it('is 503 naming postgres while Postgres is stopped, and 200 again once it is back', async () => {
-    expect((await readiness()).status).toBe(200);
-
-    await stopPostgres();
-    const down = await eventually(503);
-    expect(down.status).toBe(503);
-    expect(down.body.failing).toEqual(['postgres']);
-    expect(down.body.checks.redis.status).toBe('ok');
-
-    await startPostgres(pgPort);
+    await outage.restart();
     const back = await eventually(200);
     expect(back.status).toBe(200);
     expect(back.body.failing).toEqual([]);

@@ -24,6 +24,26 @@ async function waitForState(job: Job, wanted: string, timeoutMs = 20_000): Promi
   }
 }
 
+/** pg_dump needs a share lock on every table, so an exclusive lock held here parks a backup mid-run. */
+async function lockUsersTable(url: string) {
+  const blocker = postgres(url, { max: 1, onnotice: () => undefined });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const transaction = blocker.begin(async (sql) => {
+    await sql`lock table users in access exclusive mode`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await transaction;
+    await blocker.end();
+  };
+}
+
 describe('worker process', () => {
   let database: TestDatabase;
   let env: Record<string, string>;
@@ -67,19 +87,7 @@ describe('worker process', () => {
   });
 
   it('on SIGTERM lets the job in flight finish, then exits 0', async () => {
-    // pg_dump needs a share lock on every table, so an exclusive lock held here parks the job mid-run.
-    const blocker = postgres(database.url, { max: 1, onnotice: () => undefined });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const transaction = blocker.begin(async (sql) => {
-      await sql`lock table users in access exclusive mode`;
-      locked();
-      await released;
-    });
-    await isLocked;
-
+    const unlock = await lockUsersTable(database.url);
     const job = await queues.enqueue('db.backup', { reason: 'manual' });
     await waitForState(job, 'active');
     worker.kill('SIGTERM');
@@ -88,13 +96,27 @@ describe('worker process', () => {
     expect(worker.child.exitCode).toBeNull();
     expect(await job.getState()).toBe('active');
 
-    release();
-    await transaction;
-    await blocker.end();
-
+    await unlock();
     expect((await worker.exit()).code).toBe(0);
     expect(await job.getState()).toBe('completed');
     const finished = await queues.get('maintenance').getJob(job.id as string);
     await access((finished?.returnvalue as { file: string }).file);
+  });
+
+  it('exits at once on a second signal, even with a job in flight', async () => {
+    const impatient = PulseProcess.start('worker', env);
+    await impatient.waitForLog((line) => line.message === 'workers started');
+    const unlock = await lockUsersTable(database.url);
+    try {
+      const job = await queues.enqueue('db.backup', { reason: 'manual' });
+      await waitForState(job, 'active');
+      impatient.kill('SIGTERM');
+      await impatient.waitForLog((line) => line.message === 'shutting down');
+      impatient.kill('SIGTERM');
+      expect((await impatient.exit(5_000)).code).toBe(130);
+      expect(await job.getState()).toBe('active');
+    } finally {
+      await unlock();
+    }
   });
 });
