@@ -1,6 +1,7 @@
 import { loadConfig } from './shared/config.js';
 import { createLogger, errorFields } from './shared/logger.js';
 import { boot, processRoles, type ProcessRole } from './shared/runtime/boot.js';
+import { ensureDemoTenant } from './shared/runtime/demo-tenant.js';
 import { Lifecycle } from './shared/runtime/lifecycle.js';
 import { RedisServerMissingError, resolveServices } from './shared/runtime/local-services/index.js';
 
@@ -21,7 +22,9 @@ lifecycle.installSignalHandlers();
 try {
   const services = await resolveServices(config, logger);
   lifecycle.defer('local servers', () => services.stop());
-  await boot({ role, config, logger, lifecycle, databaseUrl: services.databaseUrl, redisUrl: services.redisUrl });
+  const { context, hub } = await boot({ role, config, logger, lifecycle, ...services });
+  // Zero-config means someone is trying Pulse Hub out: hand them a tenant and key that work.
+  if (hub && !config.DATABASE_URL) await ensureDemoTenant(context.database.db, config, hub.url, logger);
 } catch (error) {
   logger.error('start-up failed', errorFields(error));
   // Advice for the person at the terminal reads better as plain text than inside a JSON line.

@@ -1,5 +1,8 @@
-import express, { type Express } from 'express';
+import cors from 'cors';
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
 import type { Registry } from 'prom-client';
+import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { errorHandler, notFound } from './middleware/problems.js';
 import { requestContext } from './middleware/request-context.js';
@@ -7,10 +10,16 @@ import type { ReadinessReport } from './readiness.js';
 import { operationsRouter } from './routes/operations.js';
 
 export interface AppDependencies {
+  config: Pick<Config, 'CORS_ORIGINS'>;
   logger: Logger;
   checkReadiness: () => Promise<ReadinessReport>;
   metrics: { registry: Registry; observeRequests: express.RequestHandler };
+  /** API routers, mounted after the common middleware. */
+  routers: Router[];
 }
+
+/** Request bodies above this are refused with 413 before any parsing work. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDependencies): Express {
   const app = express();
@@ -18,7 +27,11 @@ export function createApp(deps: AppDependencies): Express {
   app.set('trust proxy', 'loopback');
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.observeRequests);
+  app.use(helmet());
+  app.use(cors({ origin: deps.config.CORS_ORIGINS, exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] }));
   app.use(operationsRouter({ checkReadiness: deps.checkReadiness, metrics: deps.metrics.registry }));
+  app.use(express.json({ limit: MAX_BODY_BYTES }));
+  for (const router of deps.routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -3,10 +3,19 @@ import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { Server as SocketServer } from 'socket.io';
 import { createRedis } from '../shared/redis.js';
+import { EventWriter } from '../shared/repositories/event-writer.js';
+import { RefreshTokenStore } from '../shared/repositories/refresh-tokens.js';
+import { ApiKeyVerifier } from '../shared/repositories/tenants.js';
+import { UserDirectory } from '../shared/repositories/users.js';
 import type { AppContext } from '../shared/runtime/context.js';
+import { resolveJwtSecret } from '../shared/runtime/jwt-secret.js';
 import { createApp } from './app.js';
+import { AccessTokens } from './auth/access-tokens.js';
 import { createMetrics } from './metrics.js';
+import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
+import { eventsRouter } from './routes/events.js';
+import { tokensRouter } from './routes/tokens.js';
 
 export interface Hub {
   server: http.Server;
@@ -17,6 +26,7 @@ export interface Hub {
 /** The hub role: Express and Socket.IO sharing one HTTP server. */
 export async function startHub(context: AppContext): Promise<Hub> {
   const { config, logger, lifecycle } = context;
+  const { db, sql } = context.database;
 
   const probeSql = postgres(context.databaseUrl, { max: 1, connect_timeout: 2, idle_timeout: 60, onnotice: () => undefined });
   const probeRedis = createRedis(context.redisUrl, 'probe', logger, 'hub:readiness');
@@ -26,10 +36,19 @@ export async function startHub(context: AppContext): Promise<Hub> {
   });
   const checkReadiness = createReadinessCheck({ sql: probeSql, redis: probeRedis, timeoutMs: config.READINESS_TIMEOUT_MS });
 
+  const accessTokens = await AccessTokens.create(config, await resolveJwtSecret(config));
+  const verifiers = { apiKeys: new ApiKeyVerifier(db), accessTokens };
+  const users = new UserDirectory(db);
+  const limits = new RateLimits(context.redis, config);
+  const routers = [
+    tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
+    eventsRouter({ db, verifiers, users, writer: new EventWriter(sql, users, logger), limits }),
+  ];
+
   const server = http.createServer();
   const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
   const metrics = createMetrics({ queues: context.queues, connectedSockets: () => io.engine.clientsCount });
-  server.on('request', createApp({ logger, checkReadiness, metrics }));
+  server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -47,6 +47,42 @@ export const configSchema = z.object({
     .default('0 3 * * *'),
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_RETAIN: positiveInt.default(7),
+
+  JWT_ALGORITHM: z.enum(['HS256', 'EdDSA', 'RS256']).default('HS256'),
+  /** HS256 key. Unset outside production: generated once and kept in DATA_DIR/jwt-secret. */
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** PEM keys for EdDSA / RS256 (PKCS#8 private, SPKI public); `\n` escapes are accepted. */
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PUBLIC_KEY: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('pulse-hub'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(15 * 60),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 60 * 60),
+
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(10),
+  RATE_LIMIT_REFRESH_PER_SECOND: positiveInt.default(1),
+  RATE_LIMIT_USER_PER_SECOND: positiveInt.default(10),
+  RATE_LIMIT_USER_BURST: positiveInt.default(20),
+  RATE_LIMIT_TENANT_PER_SECOND: positiveInt.default(1000),
+
+  /** Comma-separated origins allowed to call the API from a browser; empty allows none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
+  /** Fixes the zero-config demo tenant's API key (otherwise generated on first start). */
+  PULSE_DEMO_API_KEY: z.string().regex(/^phk_[0-9a-f]{32}_[\w-]{43}$/, 'an API key as printed by tenant:create').optional(),
+}).superRefine((config, ctx) => {
+  if (config.JWT_ALGORITHM === 'HS256') {
+    if (!config.JWT_SECRET && config.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production with JWT_ALGORITHM=HS256' });
+    }
+    return;
+  }
+  for (const variable of ['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY'] as const) {
+    if (!config[variable]) {
+      ctx.addIssue({ code: 'custom', path: [variable], message: `required with JWT_ALGORITHM=${config.JWT_ALGORITHM}` });
+    }
+  }
 });
 
 type RawConfig = z.infer<typeof configSchema>;

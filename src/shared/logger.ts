@@ -20,7 +20,8 @@ export function withLogContext<T>(context: LogContext, run: () => T): T {
 
 const injectContext = winston.format((info) => Object.assign(info, contextStore.getStore()));
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>, role: string): Logger {
+/** CLIs pass `toStderr` so their stdout carries only their own output (e.g. `--json`). */
+export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>, role: string, toStderr = false): Logger {
   const format =
     config.LOG_FORMAT === 'pretty'
       ? winston.format.combine(
@@ -42,7 +43,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>, r
     level: config.LOG_LEVEL,
     defaultMeta: { role },
     format,
-    transports: [new winston.transports.Console()],
+    transports: [new winston.transports.Console(toStderr ? { stderrLevels: Object.keys(winston.config.npm.levels) } : {})],
   });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -38,6 +38,17 @@ describe('process start-up', () => {
     const redisLine = await first.waitForLog((line) => line.message === 'started Redis');
     expect(first.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(true);
 
+    const credentialsFile = path.join(env.DATA_DIR, 'demo-credentials.json');
+    const demo = JSON.parse(await readFile(credentialsFile, 'utf8')) as { tenantId: string; apiKey: string; baseUrl: string };
+    expect((await stat(credentialsFile)).mode & 0o777).toBe(0o600);
+    expect(demo.baseUrl).toBe(url);
+    const minted = await fetch(`${url}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${demo.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'first-minute-user' }),
+    });
+    expect(minted.status).toBe(201);
+
     const password = (await readFile(path.join(env.DATA_DIR, 'postgres.password'), 'utf8')).trim();
     const databaseUrl = (port: unknown) => `postgres://postgres:${password}@127.0.0.1:${String(port)}/postgres`;
     const sql = postgres(databaseUrl(pgLine.port), { max: 1, onnotice: () => undefined });
@@ -54,9 +65,11 @@ describe('process start-up', () => {
     expect(second.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(false);
     const restarted = await second.waitForLog((line) => line.message === 'started PostgreSQL');
     const again = postgres(databaseUrl(restarted.port), { max: 1, onnotice: () => undefined });
-    const rows = await again<{ name: string }[]>`select name from tenants`;
+    const rows = await again<{ name: string }[]>`select name from tenants order by created_at`;
     await again.end();
-    expect(rows.map((row) => row.name)).toEqual(['kept across restarts']);
+    expect(rows.map((row) => row.name)).toEqual(['demo', 'kept across restarts']);
+    const demoAgain = JSON.parse(await readFile(credentialsFile, 'utf8')) as { apiKey: string };
+    expect(demoAgain.apiKey).toBe(demo.apiKey);
     second.kill('SIGTERM');
     expect((await second.exit()).code).toBe(0);
   });

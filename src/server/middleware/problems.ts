@@ -1,15 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Problem } from '../../shared/api/problem.js';
 import { errorFields, type Logger } from '../../shared/logger.js';
-
-/** RFC 9457 problem details: the one error shape every route answers with. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
+import { HttpError } from '../http/errors.js';
 
 export function sendProblem(res: Response, problem: Omit<Problem, 'type'> & { type?: string }): void {
   res
@@ -21,21 +13,29 @@ export function sendProblem(res: Response, problem: Omit<Problem, 'type'> & { ty
 export const notFound: RequestHandler = (req, res) =>
   sendProblem(res, { status: 404, code: 'not_found', title: 'Not Found', detail: `No route for ${req.method} ${req.path}` });
 
-/** Errors raised by body parsers carry a 4xx `status`; anything else is our fault and is logged. */
+/** body-parser failures, by their `type`: all the client's fault. */
+const parserProblems: Record<string, { status: number; code: string; title: string }> = {
+  'entity.too.large': { status: 413, code: 'payload_too_large', title: 'Payload Too Large' },
+  'entity.parse.failed': { status: 400, code: 'malformed_json', title: 'Bad Request' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_encoding', title: 'Unsupported Media Type' },
+  'charset.unsupported': { status: 415, code: 'unsupported_charset', title: 'Unsupported Media Type' },
+};
+
+/** Turns every error into problem+json; only unexpected ones (5xx) are logged as errors. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
-    const status = (error as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, {
-        status,
-        code: (error as { type?: string }).type?.replaceAll('.', '_') ?? 'bad_request',
-        title: 'Bad Request',
-        detail: (error as Error).message,
-      });
+    if (error instanceof HttpError) {
+      res.set(error.headers);
+      sendProblem(res, { status: error.status, code: error.code, title: error.title, detail: error.message, errors: error.errors });
+      return;
+    }
+    const parserProblem = parserProblems[(error as { type?: string }).type ?? ''];
+    if (parserProblem) {
+      sendProblem(res, { ...parserProblem, detail: (error as Error).message });
       return;
     }
     logger.error('unhandled request error', errorFields(error));

@@ -1,0 +1,44 @@
+import type { z } from 'zod';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** An error with a stable `code` that the error handler turns into a problem+json answer. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? title);
+    this.name = 'HttpError';
+  }
+}
+
+export const fieldErrors = (error: z.ZodError): FieldError[] =>
+  error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
+
+export const httpErrors = {
+  validation: (errors: FieldError[], detail = 'The request is invalid') =>
+    new HttpError(400, 'validation_failed', 'Bad Request', detail, errors),
+  unauthorized: (code = 'unauthorized', detail = 'Missing or invalid credentials') =>
+    new HttpError(401, code, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' }),
+  forbidden: (detail: string) => new HttpError(403, 'forbidden', 'Forbidden', detail),
+  notFound: (detail: string) => new HttpError(404, 'not_found', 'Not Found', detail),
+  unsupportedMediaType: () =>
+    new HttpError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json'),
+  tooManyRequests: (retryAfterSeconds: number, detail = 'Rate limit exceeded') =>
+    new HttpError(429, 'rate_limited', 'Too Many Requests', detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
+};
+
+/** Parses with a zod schema, answering 400 with every failing path. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, detail?: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw httpErrors.validation(fieldErrors(result.error), detail);
+  return result.data;
+}

@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import { createTokenRequestSchema, refreshTokenRequestSchema, type TokenPair } from '../../shared/api/tokens.js';
+import type { Database } from '../../shared/db/client.js';
+import { recordAudit } from '../../shared/repositories/audit.js';
+import type { RefreshTokenStore } from '../../shared/repositories/refresh-tokens.js';
+import type { UserDirectory, UserProfile } from '../../shared/repositories/users.js';
+import type { AccessTokens } from '../auth/access-tokens.js';
+import { authenticate, principalOf, recordAuthFailure, type CredentialVerifiers } from '../auth/authenticate.js';
+import { httpErrors, parseOrThrow } from '../http/errors.js';
+import { requireJson } from '../middleware/require-json.js';
+import { consumeOrThrow, type RateLimits } from '../rate-limits.js';
+
+export interface TokenRouteDeps {
+  db: Database;
+  verifiers: CredentialVerifiers;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokenStore;
+  users: UserDirectory;
+  limits: RateLimits;
+}
+
+const refreshFailures = {
+  invalid: 'invalid_refresh_token',
+  expired: 'refresh_token_expired',
+  revoked: 'refresh_token_revoked',
+  reused: 'refresh_token_reused',
+} as const;
+
+async function tokenPair(deps: TokenRouteDeps, user: Omit<UserProfile, 'displayName'>, refreshToken: string): Promise<TokenPair> {
+  const access = await deps.accessTokens.sign({ userId: user.id, tenantId: user.tenantId, role: user.role });
+  return {
+    accessToken: access.token,
+    refreshToken,
+    expiresIn: access.expiresIn,
+    user: { id: user.id, externalId: user.externalId, timezone: user.timezone, role: user.role },
+  };
+}
+
+/** Token minting for a tenant's users (API key only) and refresh-token rotation. */
+export function tokensRouter(deps: TokenRouteDeps): Router {
+  const router = Router();
+
+  router.post('/api/v1/tokens', authenticate(deps.verifiers, deps.limits), requireJson, async (req, res) => {
+    const principal = principalOf(res);
+    if (principal.kind !== 'apiKey') throw httpErrors.forbidden('Tokens are minted with the tenant API key');
+    await consumeOrThrow(deps.limits.tenant, deps.limits.limits.tenant, principal.tenantId, res, 'Tenant');
+    const body = parseOrThrow(createTokenRequestSchema, req.body);
+    const user = await deps.users.upsertProfile(principal.tenantId, body.userId, {
+      displayName: body.displayName,
+      timezone: body.timezone,
+      role: body.role,
+    });
+    if (body.role === 'admin') {
+      await recordAudit(deps.db, {
+        tenantId: principal.tenantId,
+        actor: `api_key:${principal.apiKeyId}`,
+        action: 'token.admin_issued',
+        target: `user:${user.id}`,
+      });
+    }
+    const refreshToken = await deps.refreshTokens.issue({ tenantId: user.tenantId, userId: user.id });
+    res.status(201).json(await tokenPair(deps, user, refreshToken));
+  });
+
+  router.post('/api/v1/tokens/refresh', requireJson, async (req, res) => {
+    const body = parseOrThrow(refreshTokenRequestSchema, req.body);
+    const outcome = await deps.refreshTokens.rotate(body.refreshToken, (familyId) =>
+      consumeOrThrow(deps.limits.refresh, deps.limits.limits.refresh, familyId, res, 'Refresh'),
+    );
+    if (!outcome.ok) {
+      if (outcome.reason === 'invalid') await recordAuthFailure(deps.limits, req.ip ?? 'unknown', res);
+      throw httpErrors.unauthorized(refreshFailures[outcome.reason], `Refresh token ${outcome.reason}`);
+    }
+    res.status(200).json(await tokenPair(deps, outcome.user, outcome.token));
+  });
+
+  return router;
+}

@@ -1,0 +1,225 @@
+import { v7 as uuidv7 } from 'uuid';
+import { pgArrayType, type Sql, type Transaction } from '../db/client.js';
+import { errorFields, type Logger } from '../logger.js';
+import { UserDirectory } from './users.js';
+
+export const OUTBOX_CHANNEL = 'pulse_outbox';
+
+export interface EventInput {
+  type: string;
+  occurredAt: Date;
+  value?: number;
+  data?: Record<string, unknown>;
+  idempotencyKey?: string;
+  /** The internal user id (token callers) or the tenant's external id (API-key callers). */
+  user: { id: string } | { externalId: string };
+}
+
+export interface AcceptedEvent {
+  id: string;
+  idempotencyKey: string | null;
+  duplicate: boolean;
+}
+
+interface PendingWrite {
+  tenantId: string;
+  events: EventInput[];
+  resolve: (accepted: AcceptedEvent[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Durable ingestion with group commit: writes from concurrent requests that arrive while a
+ * commit is in flight are gathered into the next transaction, which inserts all their events
+ * and outbox rows with a handful of array statements. Every caller resolves only after the
+ * commit that holds its events, so a 202 always means "in Postgres".
+ */
+export class EventWriter {
+  private queue: PendingWrite[] = [];
+  private committing = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly users: UserDirectory,
+    private readonly logger: Logger,
+    private readonly maxEventsPerCommit = 2_000,
+  ) {}
+
+  write(tenantId: string, events: EventInput[]): Promise<AcceptedEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ tenantId, events, resolve, reject });
+      this.commitNext();
+    });
+  }
+
+  private commitNext(): void {
+    if (this.committing || this.queue.length === 0) return;
+    this.committing = true;
+    const batch = this.takeBatch();
+    void this.commitBatch(batch).finally(() => {
+      this.committing = false;
+      this.commitNext();
+    });
+  }
+
+  private takeBatch(): PendingWrite[] {
+    const batch: PendingWrite[] = [];
+    let size = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as PendingWrite;
+      if (batch.length > 0 && size + next.events.length > this.maxEventsPerCommit) break;
+      batch.push(this.queue.shift() as PendingWrite);
+      size += next.events.length;
+    }
+    return batch;
+  }
+
+  private async commitBatch(batch: PendingWrite[]): Promise<void> {
+    try {
+      const results = await this.commit(batch);
+      batch.forEach((write, i) => write.resolve(results[i] as AcceptedEvent[]));
+    } catch (error) {
+      if (batch.length === 1) {
+        (batch[0] as PendingWrite).reject(error);
+        return;
+      }
+      // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: retry alone.
+      this.logger.warn('group commit failed; retrying its writes one by one', { writes: batch.length, ...errorFields(error) });
+      for (const write of batch) await this.commitBatch([write]);
+    }
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<AcceptedEvent[][]> {
+    let resolvedUsers = new Map<string, string>();
+    const results = await this.sql.begin(async (tx) => {
+      resolvedUsers = await this.users.resolveIds(
+        tx,
+        batch.flatMap((write) =>
+          write.events.flatMap((event) => ('externalId' in event.user ? [{ tenantId: write.tenantId, externalId: event.user.externalId }] : [])),
+        ),
+      );
+      const rows = new Rows();
+      const results = batch.map((write) =>
+        write.events.map((event) => {
+          const userId = 'id' in event.user ? event.user.id : (resolvedUsers.get(UserDirectory.key(write.tenantId, event.user.externalId)) as string);
+          return rows.add(write.tenantId, userId, event);
+        }),
+      );
+      const inserted = new Set(
+        (
+          await tx<{ id: string }[]>`
+            insert into events (id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
+            select id, tenant_id, user_id, type, occurred_at, value, data::jsonb, idempotency_key
+            from unnest(
+              ${tx.array(rows.ids, pgArrayType.uuid)}, ${tx.array(rows.tenantIds, pgArrayType.uuid)},
+              ${tx.array(rows.userIds, pgArrayType.uuid)}, ${tx.array(rows.types, pgArrayType.text)},
+              ${tx.array(rows.occurredAts, pgArrayType.text)}::timestamptz[], ${tx.array(rows.values, pgArrayType.float8)},
+              ${tx.array(rows.datas, pgArrayType.text)}, ${tx.array(rows.keys, pgArrayType.text)})
+              as t(id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
+            on conflict (tenant_id, idempotency_key) do nothing
+            returning id`
+        ).map((row) => row.id),
+      );
+      await rows.resolveExistingDuplicates(tx, inserted);
+      const fresh = rows.insertedRows(inserted);
+      if (fresh.eventIds.length > 0) {
+        await tx`
+          insert into outbox (event_id, tenant_id, user_id)
+          select * from unnest(${tx.array(fresh.eventIds, pgArrayType.uuid)}, ${tx.array(fresh.tenantIds, pgArrayType.uuid)}, ${tx.array(fresh.userIds, pgArrayType.uuid)})`;
+        await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+      }
+      return results.map((accepted) => accepted.map((ref) => ref.result()));
+    });
+    this.users.remember(resolvedUsers);
+    return results;
+  }
+}
+
+/** A reference to one accepted event whose final id is known only after the insert. */
+class EventRef {
+  constructor(
+    private id: string,
+    readonly idempotencyKey: string | null,
+    private duplicate: boolean,
+  ) {}
+
+  settle(id: string, duplicate: boolean) {
+    this.id = id;
+    this.duplicate = duplicate;
+  }
+
+  result(): AcceptedEvent {
+    return { id: this.id, idempotencyKey: this.idempotencyKey, duplicate: this.duplicate };
+  }
+}
+
+/** Column arrays for one multi-row insert, with idempotency keys deduplicated inside the batch. */
+class Rows {
+  readonly ids: string[] = [];
+  readonly tenantIds: string[] = [];
+  readonly userIds: string[] = [];
+  readonly types: string[] = [];
+  readonly occurredAts: string[] = [];
+  readonly values: (number | null)[] = [];
+  readonly datas: (string | null)[] = [];
+  readonly keys: (string | null)[] = [];
+  /** First ref per (tenant, key) in this batch, and every later ref sharing it. */
+  private readonly byKey = new Map<string, { first: EventRef; index: number; followers: EventRef[] }>();
+
+  add(tenantId: string, userId: string, event: EventInput): EventRef {
+    const key = event.idempotencyKey ?? null;
+    if (key !== null) {
+      const existing = this.byKey.get(`${tenantId}\u0000${key}`);
+      if (existing) {
+        const follower = new EventRef('', key, true);
+        existing.followers.push(follower);
+        return follower;
+      }
+    }
+    const id = uuidv7();
+    const ref = new EventRef(id, key, false);
+    const index = this.ids.length;
+    this.ids.push(id);
+    this.tenantIds.push(tenantId);
+    this.userIds.push(userId);
+    this.types.push(event.type);
+    this.occurredAts.push(event.occurredAt.toISOString());
+    this.values.push(event.value ?? null);
+    this.datas.push(event.data === undefined ? null : JSON.stringify(event.data));
+    this.keys.push(key);
+    if (key !== null) this.byKey.set(`${tenantId}\u0000${key}`, { first: ref, index, followers: [] });
+    return ref;
+  }
+
+  /** Keys that lost to an event committed earlier take that event's id, flagged duplicate. */
+  async resolveExistingDuplicates(tx: Transaction, inserted: Set<string>): Promise<void> {
+    const lost = [...this.byKey.values()].filter((entry) => !inserted.has(this.ids[entry.index] as string));
+    if (lost.length > 0) {
+      const tenantIds = lost.map((entry) => this.tenantIds[entry.index] as string);
+      const keys = lost.map((entry) => this.keys[entry.index] as string);
+      const rows = await tx<{ id: string; tenant_id: string; idempotency_key: string }[]>`
+        select e.id, e.tenant_id, e.idempotency_key from events e
+        join unnest(${tx.array(tenantIds, pgArrayType.uuid)}, ${tx.array(keys, pgArrayType.text)}) as wanted(tenant_id, idempotency_key)
+          on e.tenant_id = wanted.tenant_id and e.idempotency_key = wanted.idempotency_key`;
+      const existing = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row.id]));
+      for (const entry of lost) {
+        const id = existing.get(`${this.tenantIds[entry.index] as string}\u0000${entry.first.idempotencyKey as string}`);
+        if (!id) throw new Error('idempotency conflict without a committed event');
+        entry.first.settle(id, true);
+      }
+    }
+    for (const entry of this.byKey.values()) {
+      const { id } = entry.first.result();
+      for (const follower of entry.followers) follower.settle(id, true);
+    }
+  }
+
+  insertedRows(inserted: Set<string>) {
+    const indexes = this.ids.flatMap((id, index) => (inserted.has(id) ? [index] : []));
+    return {
+      eventIds: indexes.map((i) => this.ids[i] as string),
+      tenantIds: indexes.map((i) => this.tenantIds[i] as string),
+      userIds: indexes.map((i) => this.userIds[i] as string),
+    };
+  }
+}
