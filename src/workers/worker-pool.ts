@@ -4,10 +4,18 @@ import { createRedis } from '../shared/redis.js';
 import { errorFields, withLogContext, type Logger } from '../shared/logger.js';
 import type { HandlerRegistry } from './registry.js';
 
-/** How many jobs of each queue one worker process runs at once. */
-export const workerConcurrency: Record<QueueName, number> = {
+/**
+ * How many jobs of each queue one worker process runs at once; a queue missing here has no
+ * worker in this build. `engagement` is filled by the outbox relay; its consumer, the
+ * engagement engine, is not built yet, so its jobs wait in Redis until it is.
+ */
+export const workerConcurrency: Partial<Record<QueueName, number>> = {
   maintenance: 1,
 };
+
+/** The jobs this build must have handlers for: those of the queues it runs workers on. */
+export const consumedJobNames = (): JobName[] =>
+  queueNames.filter((queue) => workerConcurrency[queue] !== undefined).flatMap((queue) => jobsOfQueue(queue));
 
 export interface WorkerPool {
   workers: readonly Worker[];
@@ -41,7 +49,7 @@ export function startWorkerPool(options: {
   const { redisUrl, prefix, registry, logger } = options;
   const connection = createRedis(redisUrl, 'blocking', logger, 'worker');
   const workers = queueNames
-    .filter((queue) => jobsOfQueue(queue).length > 0)
+    .filter((queue) => workerConcurrency[queue] !== undefined && jobsOfQueue(queue).length > 0)
     .map((queue) => {
       // BullMQ duplicates the shared connection for each worker's blocking reads and closes those itself.
       const worker = new Worker(queue, processorFor(registry, logger), {

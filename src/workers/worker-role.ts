@@ -1,8 +1,9 @@
 import type { AppContext } from '../shared/runtime/context.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { createBackupHandler } from './processors/db-backup.js';
 import { buildHandlerRegistry } from './registry.js';
 import { applySchedules } from './schedules.js';
-import { startWorkerPool, type WorkerPool } from './worker-pool.js';
+import { consumedJobNames, startWorkerPool, type WorkerPool } from './worker-pool.js';
 
 /** Time kept back from the shutdown budget for closing queues and pools after the workers drain. */
 const CLOSE_RESERVE_MS = 2_000;
@@ -17,10 +18,14 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       retain: config.BACKUP_RETAIN,
       pgDumpBin: config.PG_DUMP_BIN,
     }),
-  ]);
+  ], consumedJobNames());
   const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
   await applySchedules(context.queues, config);
+  const relay = new OutboxRelay({ sql: context.database.sql, queues: context.queues, logger });
+  await relay.start();
+  // Registered after the pool so it stops first: no new jobs are enqueued while workers drain.
+  lifecycle.defer('outbox relay', () => relay.stop());
   logger.info('workers started', { queues: pool.workers.map((worker) => worker.name) });
   return pool;
 }

@@ -57,6 +57,7 @@ export async function testEnv(database: TestDatabase, overrides: Record<string, 
     REDIS_PREFIX: uniqueName('t'),
     LOG_LEVEL: 'error',
     BACKUP_CRON: 'off',
+    JWT_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'pulse-test-data-')),
     ...overrides,
   };

@@ -8,7 +8,7 @@ export type Transaction = postgres.TransactionSql;
 
 /** Type OIDs for array parameters (`sql.array(values, oid)`), which postgres.js cannot infer from a JS array holding nulls.
  * It has no array mapping for timestamptz: send ISO strings as text and cast in SQL. */
-export const pgArrayType = { uuid: 2950, text: 25, float8: 701 } as const;
+export const pgArrayType = { uuid: 2950, text: 25, float8: 701, int8: 20 } as const;
 
 export interface DatabaseHandle {
   sql: Sql;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
-export const queueNames = ['maintenance'] as const;
+export const queueNames = ['maintenance', 'engagement'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 /** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
@@ -9,6 +9,11 @@ export const jobDefinitions = {
   'db.backup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['scheduled', 'manual']) }),
+  },
+  /** One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice. */
+  'engagement.event': {
+    queue: 'engagement',
+    payload: z.object({ eventId: z.uuid(), tenantId: z.uuid(), userId: z.uuid() }),
   },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
 

@@ -36,6 +36,14 @@ export class JobQueues {
     return this.get(definition.queue).add(name, definition.payload.parse(payload), options);
   }
 
+  /** Adds many jobs of one name in a single round trip. */
+  async enqueueMany<N extends JobName>(name: N, jobs: { payload: JobPayload<N>; options?: JobsOptions }[]) {
+    const definition = jobDefinitions[name];
+    return this.get(definition.queue).addBulk(
+      jobs.map((job) => ({ name, data: definition.payload.parse(job.payload), opts: job.options })),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }

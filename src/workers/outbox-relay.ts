@@ -1,0 +1,96 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pgArrayType, type Sql } from '../shared/db/client.js';
+import { errorFields, type Logger } from '../shared/logger.js';
+import type { JobQueues } from '../shared/queues/producer.js';
+import { OUTBOX_CHANNEL } from '../shared/repositories/event-writer.js';
+
+export interface OutboxRelayOptions {
+  sql: Sql;
+  queues: JobQueues;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback poll for notifications lost while the LISTEN connection was down. */
+  pollIntervalMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Moves outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * several relays (one per worker process) share the work, and deleted in the same transaction
+ * after BullMQ accepted them. If Redis is down the transaction rolls back, the rows stay, and the
+ * relay retries with backoff: ingestion keeps answering 202 and the backlog flows once Redis is
+ * back. Job id = event id, so a retry after a crash between enqueue and commit adds nothing new.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private wakeUp: (() => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  }
+
+  async start(): Promise<void> {
+    const listener = await this.options.sql.listen(OUTBOX_CHANNEL, () => this.wakeUp?.());
+    this.unlisten = () => listener.unlisten();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.loop;
+    await this.unlisten?.();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const moved = await this.relayBatch();
+        if (failures > 0) this.options.logger.info('outbox relay recovered', { failures });
+        failures = 0;
+        if (moved === this.batchSize) continue;
+        await this.idle(this.pollIntervalMs);
+      } catch (error) {
+        failures += 1;
+        if (failures === 1) this.options.logger.warn('outbox relay cannot reach the queue; retrying', errorFields(error));
+        await this.idle(Math.min(100 * 2 ** failures, MAX_BACKOFF_MS));
+      }
+    }
+  }
+
+  /** Sleeps until a notification, a stop, or the timeout, whichever comes first. */
+  private async idle(ms: number): Promise<void> {
+    const controller = new AbortController();
+    const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
+    await Promise.race([woken, sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined)]);
+    controller.abort();
+    this.wakeUp = undefined;
+  }
+
+  /** Relays one batch; resolves to the number of rows moved. */
+  async relayBatch(): Promise<number> {
+    return this.options.sql.begin(async (tx) => {
+      const rows = await tx<{ id: string; event_id: string; tenant_id: string; user_id: string }[]>`
+        select id, event_id, tenant_id, user_id from outbox
+        order by id limit ${this.batchSize}
+        for update skip locked`;
+      if (rows.length === 0) return 0;
+      await this.options.queues.enqueueMany(
+        'engagement.event',
+        rows.map((row) => ({
+          payload: { eventId: row.event_id, tenantId: row.tenant_id, userId: row.user_id },
+          options: { jobId: row.event_id },
+        })),
+      );
+      await tx`delete from outbox where id = any(${tx.array(rows.map((row) => row.id), pgArrayType.int8)})`;
+      return rows.length;
+    });
+  }
+}
