@@ -169,3 +169,28 @@ describe('rate limits', () => {
     expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
   });
 });
+
+describe('input Postgres cannot store', () => {
+  let database: TestDatabase;
+  let hub: TestHub;
+  let apiKey: string;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    hub = await startTestHub(database, { role: 'hub' });
+    apiKey = (await createTenant(hub.context.database.db, { name: 'nul', actor: 'test' })).apiKey;
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    await database?.drop();
+  });
+
+  it.each([
+    ['userId', { type: 'a', userId: 'u\u0000' }],
+    ['idempotencyKey', { type: 'a', userId: 'u', idempotencyKey: 'k\u0000' }],
+    ['data', { type: 'a', userId: 'u', data: { note: 'x\u0000y' } }],
+  ])('refuses a NUL character in %s with 400, not 500', async (path, body) => {
+    const response = await apiRequest(hub.url, 'POST', '/api/v1/events', { token: apiKey, body });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as Problem).errors?.map((error) => error.path)).toEqual([path]);
+  });
+});

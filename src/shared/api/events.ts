@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { externalUserId } from './common.js';
+import { externalUserId, isStorableJson, STORABLE_JSON, storableString } from './common.js';
 
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_EVENTS_PER_REQUEST = 500;
@@ -25,9 +25,10 @@ export const eventInputSchema = z
       .refine((data) => Buffer.byteLength(JSON.stringify(data)) <= MAX_EVENT_DATA_BYTES, {
         message: `must be at most ${MAX_EVENT_DATA_BYTES} bytes as JSON`,
       })
+      .refine(isStorableJson, STORABLE_JSON)
       .optional()
       .meta({ example: { distanceKm: 5.2 } }),
-    idempotencyKey: z.string().min(1).max(128).optional().meta({ example: 'run-2026-11-22-user-42' }),
+    idempotencyKey: storableString(128).optional().meta({ example: 'run-2026-11-22-user-42' }),
   })
   .strict()
   .meta({ id: 'EventInput' });
@@ -56,9 +57,9 @@ export const ingestResponseSchema = z.object({ accepted: z.array(acceptedEventSc
 export const listEventsQuerySchema = z
   .object({
     userId: externalUserId.optional(),
-    type: z.string().regex(EVENT_TYPE_PATTERN).optional(),
+    type: z.string().regex(EVENT_TYPE_PATTERN).optional().meta({ description: 'Only events of this type', example: 'workout.completed' }),
     after: z.uuid().optional().meta({ description: 'The `next` cursor of the previous page' }),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'Page size' }),
   })
   .strict();
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { externalUserId, ianaTimeZone, userRoleSchema } from './common.js';
+import { externalUserId, ianaTimeZone, storableString, userRoleSchema } from './common.js';
 
 export const createTokenRequestSchema = z
   .object({
     userId: externalUserId,
-    displayName: z.string().min(1).max(128).optional(),
+    displayName: storableString(128).optional(),
     timezone: ianaTimeZone.optional(),
     role: userRoleSchema.optional(),
   })
