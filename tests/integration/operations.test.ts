@@ -7,7 +7,7 @@ describe('operations endpoints', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    hub = await startTestHub(database);
+    hub = await startTestHub(database, { env: { CORS_ORIGINS: 'https://app.example, https://admin.example' } });
   });
   afterAll(async () => {
     await hub?.stop();
@@ -48,6 +48,21 @@ describe('operations endpoints', () => {
     expect(kept.headers.get('x-request-id')).toBe('abc-123');
     const replaced = await fetch(`${hub.url}/healthz`, { headers: { 'X-Request-Id': 'bad id <script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends helmet security headers, and CORS headers only to allowed origins', async () => {
+    const allowed = await fetch(`${hub.url}/healthz`, { headers: { origin: 'https://admin.example' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+    expect(allowed.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(allowed.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const preflight = await fetch(`${hub.url}/api/v1/events`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const foreign = await fetch(`${hub.url}/healthz`, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('answers unknown routes with a problem+json 404', async () => {
