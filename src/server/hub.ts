@@ -14,6 +14,7 @@ import { AccessTokens } from './auth/access-tokens.js';
 import { createMetrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
+import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { tokensRouter } from './routes/tokens.js';
 
@@ -43,6 +44,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
     eventsRouter({ db, verifiers, users, writer: new EventWriter(sql, users, logger), limits }),
+    docsRouter(),
   ];
 
   const server = http.createServer();

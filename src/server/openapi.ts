@@ -1,0 +1,257 @@
+import { readFileSync } from 'node:fs';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
+import { problemSchema, type Problem } from '../shared/api/problem.js';
+import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../shared/api/tokens.js';
+import { MAX_BODY_BYTES } from './app.js';
+import type { ReadinessReport } from './readiness.js';
+
+export const OPENAPI_PATH = '/openapi.json';
+
+type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+// Read at run time rather than imported: tsconfig.build.json's rootDir is src/, and the path
+// resolves to the app root both from src/server (tsx) and from dist/server (the image).
+const packageVersion = z
+  .object({ version: z.string() })
+  .parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version;
+
+const healthSchema = z
+  .object({ status: z.literal('ok'), uptimeSeconds: z.number().int() })
+  .meta({ id: 'Health', example: { status: 'ok', uptimeSeconds: 3600 } });
+
+const dependencyStatusSchema = z.object({
+  status: z.enum(['ok', 'failing']),
+  latencyMs: z.number().int(),
+  error: z.string().optional(),
+});
+
+// `satisfies` ties this documentation-only schema to the type the route really sends.
+const readinessReportSchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    failing: z.array(z.enum(['postgres', 'redis'])),
+    checks: z.object({ postgres: dependencyStatusSchema, redis: dependencyStatusSchema }),
+  })
+  .meta({
+    id: 'ReadinessReport',
+    example: { status: 'ok', failing: [], checks: { postgres: { status: 'ok', latencyMs: 2 }, redis: { status: 'ok', latencyMs: 1 } } },
+  }) satisfies z.ZodType<ReadinessReport>;
+
+const unavailableExample: ReadinessReport = {
+  status: 'unavailable',
+  failing: ['redis'],
+  checks: { postgres: { status: 'ok', latencyMs: 2 }, redis: { status: 'failing', latencyMs: 2000, error: 'no answer within 2000 ms' } },
+};
+
+const prometheusTextSchema = z.string().meta({
+  description: 'Prometheus text exposition format',
+  example: [
+    '# HELP http_request_duration_seconds HTTP request duration by route and status',
+    '# TYPE http_request_duration_seconds histogram',
+    'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 12',
+    '',
+  ].join('\n'),
+});
+
+const openApiDocumentSchema = z
+  .object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) })
+  .loose()
+  .meta({ id: 'OpenApiDocument', example: { openapi: '3.1.0', info: { title: 'Pulse Hub API', version: packageVersion }, paths: {} } });
+
+const eventBatchExample = {
+  events: [
+    { type: 'workout.completed', userId: 'user-42', value: 42.5, idempotencyKey: 'run-2026-11-22-user-42' },
+    { type: 'app.opened', userId: 'user-7', occurredAt: '2026-11-22T08:30:00Z' },
+  ],
+};
+
+/**
+ * Every 4xx the routes answer, with an example body (its `type` and `status` are filled in at
+ * registration). The response component is named after the title: `Too Many Requests` → `TooManyRequests`.
+ */
+const problemResponses = {
+  400: { description: 'Malformed JSON, or fields that fail validation (listed in `errors`)', example: problemSchema.meta()?.example as Problem },
+  401: { description: 'Missing, invalid or expired credentials', example: { title: 'Unauthorized', code: 'token_expired', detail: 'access token expired' } },
+  403: { description: 'Valid credentials that do not allow this', example: { title: 'Forbidden', code: 'forbidden', detail: 'A member may only post events for itself' } },
+  413: { description: `A body over ${MAX_BODY_BYTES} bytes`, example: { title: 'Payload Too Large', code: 'payload_too_large', detail: 'request entity too large' } },
+  415: { description: 'Body not `application/json`', example: { title: 'Unsupported Media Type', code: 'unsupported_media_type', detail: 'Send the body as application/json' } },
+  429: {
+    description: 'Rate limited (per tenant, user, refresh-token family, or failed authentications per address); retry after `Retry-After` seconds',
+    example: { title: 'Too Many Requests', code: 'rate_limited', detail: 'Tenant rate limit exceeded' },
+  },
+} satisfies Record<number, { description: string; example: Omit<Problem, 'type' | 'status'> }>;
+
+type ProblemStatus = keyof typeof problemResponses;
+
+const BEARER = 'bearerAuth';
+
+/** Registers the shared components and every route; called once by buildOpenApiDocument. */
+function registerApi(registry: OpenAPIRegistry): void {
+  registry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Tenant API key (`phk_…`) or user access token (JWT)',
+  });
+
+  const header = (name: string, description: string, example: number | string) =>
+    registry.registerComponent('headers', name, { description, schema: { type: typeof example === 'number' ? 'integer' : 'string' }, example }).ref;
+  const rateLimitHeaders = {
+    'RateLimit-Limit': header('RateLimit-Limit', 'Requests allowed in the current window', 20),
+    'RateLimit-Remaining': header('RateLimit-Remaining', 'Requests left in the current window', 0),
+    'RateLimit-Reset': header('RateLimit-Reset', 'Seconds until the window resets', 1),
+  };
+  const extraHeaders: Partial<Record<ProblemStatus, Record<string, { $ref: string }>>> = {
+    401: { 'WWW-Authenticate': header('WWW-Authenticate', 'The scheme to authenticate with', 'Bearer') },
+    429: { 'Retry-After': header('Retry-After', 'Seconds to wait before retrying', 1), ...rateLimitHeaders },
+  };
+  const problemRefs = Object.fromEntries(
+    Object.entries(problemResponses).map(([key, { description, example }]) => {
+      const status = Number(key) as ProblemStatus;
+      return [
+        status,
+        registry.registerComponent('responses', example.title.replaceAll(' ', ''), {
+          description,
+          headers: extraHeaders[status],
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, example: { type: 'about:blank', status, ...example } } },
+        }).ref,
+      ];
+    }),
+  ) as Record<ProblemStatus, { $ref: string }>;
+  const problems = (...statuses: ProblemStatus[]) => Object.fromEntries(statuses.map((status) => [status, problemRefs[status]]));
+
+  const json = (description: string, schema: z.ZodType, extra: Partial<ResponseConfig> = {}): ResponseConfig => ({
+    description,
+    content: { 'application/json': { schema } },
+    ...extra,
+  });
+  const jsonBody = (schema: z.ZodType, examples?: Record<string, { summary: string; value: unknown }>) => ({
+    required: true,
+    content: { 'application/json': { schema, examples } },
+  });
+  const route = (config: RouteConfig & { operationId: string; summary: string }) => registry.registerPath(config);
+  const authenticated = { security: [{ [BEARER]: [] }] };
+  const limited = { headers: rateLimitHeaders };
+
+  route({
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tags: ['operations'],
+    summary: 'Liveness: the process is up',
+    responses: { 200: json('The process is alive', healthSchema) },
+  });
+  route({
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    tags: ['operations'],
+    summary: 'Readiness: Postgres and Redis answer',
+    responses: {
+      200: json('Every dependency answered in time', readinessReportSchema),
+      503: {
+        description: 'At least one dependency is failing (named in `failing`)',
+        content: { 'application/json': { schema: readinessReportSchema, example: unavailableExample } },
+      },
+    },
+  });
+  route({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Process, HTTP, Socket.IO and queue metrics', content: { 'text/plain': { schema: prometheusTextSchema } } } },
+  });
+  route({
+    method: 'get',
+    path: OPENAPI_PATH,
+    operationId: 'getOpenApiDocument',
+    tags: ['operations'],
+    summary: 'This OpenAPI document (interactive docs at /docs)',
+    responses: { 200: json('The OpenAPI 3.1 document', openApiDocumentSchema) },
+  });
+
+  route({
+    method: 'post',
+    path: '/api/v1/tokens',
+    operationId: 'createToken',
+    tags: ['tokens'],
+    summary: "Mint a token pair for one of the tenant's users",
+    description: 'Creates the user on first use and updates its profile otherwise. Only the tenant API key may call this.',
+    ...authenticated,
+    request: { body: jsonBody(createTokenRequestSchema) },
+    responses: { 201: json('A new access and refresh token for the user', tokenPairSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
+  });
+  route({
+    method: 'post',
+    path: '/api/v1/tokens/refresh',
+    operationId: 'refreshToken',
+    tags: ['tokens'],
+    summary: 'Rotate a refresh token',
+    description: 'The refresh token is single-use: presenting a rotated one again revokes its whole family.',
+    request: { body: jsonBody(refreshTokenRequestSchema) },
+    responses: { 200: json('A new token pair; the old refresh token is spent', tokenPairSchema, limited), ...problems(400, 401, 415, 429) },
+  });
+
+  route({
+    method: 'post',
+    path: '/api/v1/events',
+    operationId: 'ingestEvents',
+    tags: ['events'],
+    summary: 'Record one event or a batch',
+    description:
+      'All or nothing. With an API key every event names its `userId`; with a user token events default to that user, and only an admin may name another.',
+    ...authenticated,
+    request: {
+      body: jsonBody(ingestRequestSchema, {
+        single: { summary: 'One event', value: ingestRequestSchema.meta()?.example },
+        batch: { summary: 'A batch of events', value: eventBatchExample },
+      }),
+    },
+    responses: {
+      202: json('Accepted; an event whose idempotency key was already seen is reported as a duplicate', ingestResponseSchema, limited),
+      ...problems(400, 401, 403, 413, 415, 429),
+    },
+  });
+  route({
+    method: 'get',
+    path: '/api/v1/events',
+    operationId: 'listEvents',
+    tags: ['events'],
+    summary: 'List events, oldest first',
+    description: 'An API key or an admin sees the whole tenant; a member sees only its own events.',
+    ...authenticated,
+    request: { query: listEventsQuerySchema },
+    responses: { 200: json('One page of events; pass `next` as `after` for the following page', eventPageSchema, limited), ...problems(400, 401, 403, 429) },
+  });
+}
+
+let cached: OpenApiDocument | undefined;
+
+/** The API's OpenAPI 3.1 document, generated from the zod contract schemas (once: it is static). */
+export function buildOpenApiDocument(): OpenApiDocument {
+  if (cached) return cached;
+  const registry = new OpenAPIRegistry();
+  registerApi(registry);
+  // Problem is listed by hand because the problem responses refer to it only by $ref. Not through
+  // registry.register, which needs extendZodWithOpenApi, nor as a bare schema, which the generator
+  // mistakes for a definition because zod 4 schemas have a `type` property.
+  cached = new OpenApiGeneratorV31([{ type: 'schema', schema: problemSchema }, ...registry.definitions]).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Pulse Hub API',
+      version: packageVersion,
+      description:
+        'Real-time engagement hub. Errors are RFC 9457 problem details (`application/problem+json`); every response echoes an `X-Request-Id`.',
+    },
+    servers: [{ url: '/' }],
+    tags: [
+      { name: 'operations', description: 'Health, readiness, metrics and this document' },
+      { name: 'tokens', description: 'Access and refresh tokens for tenant users' },
+      { name: 'events', description: 'Event ingestion and listing' },
+    ],
+  });
+  return cached;
+}

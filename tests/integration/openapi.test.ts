@@ -1,0 +1,187 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { Express } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+
+type Json = Record<string, unknown>;
+
+interface Operation {
+  requestBody?: Json;
+  responses: Record<string, Json>;
+  security?: Record<string, string[]>[];
+}
+
+interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+}
+
+/** The parts of Express 5's router layers this reads; @types/express does not describe rawPath. */
+interface Layer {
+  rawPath?: unknown;
+  route?: { path: string; methods: Record<string, boolean> };
+  handle: { stack?: Layer[] };
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/**
+ * Walks the app's router stack: `routes` are `METHOD /path` for every route, `mounts` the paths of
+ * middleware mounted below `/` that answer requests themselves (static files, Swagger UI).
+ */
+function registeredRoutes(app: Express): { routes: string[]; mounts: string[] } {
+  const routes: string[] = [];
+  const mounts: string[] = [];
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const layer of stack) {
+      const mountPath = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+      if (layer.route) {
+        const path = `${prefix}${layer.route.path}`.replace(/:(\w+)/g, '{$1}');
+        for (const method of Object.keys(layer.route.methods)) routes.push(`${method.toUpperCase()} ${path}`);
+      } else if (layer.handle.stack) {
+        walk(layer.handle.stack, `${prefix}${mountPath}`);
+      } else if (mountPath) {
+        mounts.push(`${prefix}${mountPath}`);
+      }
+    }
+  };
+  walk(app.router.stack as unknown as Layer[], '');
+  return { routes: [...new Set(routes)].sort(), mounts: [...new Set(mounts)].sort() };
+}
+
+/** Follows a local `$ref` (`#/components/...`); anything else is returned as it is. */
+function resolve(document: OpenApiDocument, value: unknown): Json {
+  const ref = (value as { $ref?: unknown } | undefined)?.$ref;
+  if (typeof ref !== 'string') return value as Json;
+  expect(ref.startsWith('#/'), `only local refs: ${ref}`).toBe(true);
+  const target = ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((node, key) => (node as Json | undefined)?.[key], document);
+  expect(target, `unresolved ${ref}`).toBeDefined();
+  return resolve(document, target);
+}
+
+/** Whether every media type of a request body or response carries an example (its own or its schema's). */
+function everyMediaTypeHasExample(document: OpenApiDocument, holder: Json): boolean {
+  const content = Object.values((holder.content ?? {}) as Record<string, Json>);
+  return (
+    content.length > 0 &&
+    content.every((media) => {
+      if (media.example !== undefined || Object.keys(media.examples ?? {}).length > 0) return true;
+      const schema = resolve(document, media.schema);
+      return schema.example !== undefined || (Array.isArray(schema.examples) && schema.examples.length > 0);
+    })
+  );
+}
+
+function operations(document: OpenApiDocument): { name: string; operation: Operation }[] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => HTTP_METHODS.has(method))
+      .map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })),
+  );
+}
+
+describe('OpenAPI document and docs UI', () => {
+  let database: TestDatabase;
+  let hub: TestHub;
+  let document: OpenApiDocument;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    hub = await startTestHub(database, { role: 'hub' });
+    const response = await fetch(`${hub.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    document = (await response.json()) as OpenApiDocument;
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    await database?.drop();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    expect(document.openapi).toMatch(/^3\.1\./);
+    const validator = new Validator();
+    const result = await validator.validate(document as unknown as Json);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(document.info).toMatchObject({ title: 'Pulse Hub API', version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown });
+  });
+
+  it('documents exactly the routes the app serves', () => {
+    // Socket.IO's engine listens for 'request' too; the Express app is the listener with a router.
+    const app = hub.hub?.server.listeners('request').find((listener) => 'router' in listener) as Express | undefined;
+    if (!app) throw new Error('no Express app among the server request listeners');
+    const { routes, mounts } = registeredRoutes(app);
+    // Swagger UI's page and assets are the only subtree served by middleware rather than routes.
+    expect(mounts).toEqual(['/docs']);
+    expect(routes).toContain('POST /api/v1/events');
+    expect(operations(document).map((op) => op.name).sort()).toEqual(routes);
+  });
+
+  it('has an example for every request body and response', () => {
+    for (const { name, operation } of operations(document)) {
+      if (operation.requestBody) {
+        expect(everyMediaTypeHasExample(document, resolve(document, operation.requestBody)), `${name} request body`).toBe(true);
+      }
+      const statuses = Object.keys(operation.responses);
+      expect(statuses.some((status) => status.startsWith('2')), `${name} has a success response`).toBe(true);
+      for (const status of statuses) {
+        expect(everyMediaTypeHasExample(document, resolve(document, operation.responses[status])), `${name} ${status}`).toBe(true);
+      }
+    }
+  });
+
+  it('documents errors as problem+json and the rate-limit headers of a 429', () => {
+    for (const { name, operation } of operations(document)) {
+      for (const [status, value] of Object.entries(operation.responses)) {
+        if (!status.startsWith('4')) continue;
+        const response = resolve(document, value);
+        expect(Object.keys(response.content as Json), `${name} ${status}`).toEqual(['application/problem+json']);
+        if (status === '429') {
+          expect(Object.keys(response.headers as Json).sort(), `${name} 429 headers`).toEqual(
+            ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+          );
+        }
+      }
+    }
+  });
+
+  it('asks for the bearer credential exactly where the API does', () => {
+    const secured = operations(document)
+      .filter(({ operation }) => (operation.security ?? []).length > 0)
+      .map(({ name }) => name)
+      .sort();
+    expect(secured).toEqual(['GET /api/v1/events', 'POST /api/v1/events', 'POST /api/v1/tokens']);
+  });
+
+  it('serves Swagger UI at /docs under the default CSP, with no inline script', async () => {
+    const page = await fetch(`${hub.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
+
+    const html = await page.text();
+    const scriptTags = html.match(/<script\b[^>]*>/g) ?? [];
+    expect(scriptTags.length).toBeGreaterThan(0);
+    for (const tag of scriptTags) expect(tag, 'inline scripts would be blocked').toMatch(/\bsrc=/);
+    expect(html).not.toMatch(/<script\b[^>]*>\s*[^<\s]/);
+
+    const assets = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)=["']([^"']+)["']/g)].map((match) => new URL(match[1] as string, page.url));
+    expect(assets.map((asset) => asset.pathname)).toEqual(
+      expect.arrayContaining(['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui-init.js']),
+    );
+    for (const asset of assets) {
+      const response = await fetch(asset);
+      expect(response.status, asset.pathname).toBe(200);
+      const body = await response.text();
+      if (asset.pathname.endsWith('/swagger-ui-init.js')) expect(body).toContain('"swaggerUrl": "/openapi.json"');
+    }
+  });
+});
