@@ -49,7 +49,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
 
   const server = http.createServer();
   const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
-  const metrics = createMetrics({ queues: context.queues, connectedSockets: () => io.engine.clientsCount });
+  const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
   server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
 
   await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,12 @@
 import client from 'prom-client';
 import type { RequestHandler } from 'express';
+import type { Sql } from '../shared/db/client.js';
 import type { JobQueues } from '../shared/queues/producer.js';
 
 const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
 /** One registry per hub instance, so several hubs in one process (tests) do not collide. */
-export function createMetrics(deps: { queues: JobQueues; connectedSockets: () => number }) {
+export function createMetrics(deps: { queues: JobQueues; sql: Sql; connectedSockets: () => number }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
 
@@ -38,6 +39,16 @@ export function createMetrics(deps: { queues: JobQueues; connectedSockets: () =>
           for (const state of queueStates) this.set({ queue: name, state }, counts[state] ?? 0);
         }),
       );
+    },
+  });
+
+  new client.Gauge({
+    name: 'pulse_outbox_backlog',
+    help: 'Accepted events not yet relayed to the engagement queue (grows while Redis is unreachable)',
+    registers: [registry],
+    async collect() {
+      const [row] = await deps.sql<{ backlog: number }[]>`select count(*)::int as backlog from outbox`;
+      this.set(row?.backlog ?? 0);
     },
   });
 
