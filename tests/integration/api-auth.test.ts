@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/shared/api/problem.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { apiRequest, mintTokens, postEvents } from '../support/api-client.js';
-import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { useTestHub, type TestHub } from '../support/test-env.js';
 
 describe('authentication and tokens', () => {
-  let database: TestDatabase;
   let hub: TestHub;
   let acme: CreatedTenant;
   let globex: CreatedTenant;
@@ -30,16 +29,12 @@ describe('authentication and tokens', () => {
     return problem;
   }
 
+  // The matrix below fails authentication on purpose; keep it clear of the brute-force guard.
+  const fixture = useTestHub({ role: 'hub', env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000' } });
   beforeAll(async () => {
-    database = await createTestDatabase();
-    // The matrix below fails authentication on purpose; keep it clear of the brute-force guard.
-    hub = await startTestHub(database, { role: 'hub', env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000' } });
+    hub = fixture.hub;
     acme = await createTenant(hub.context.database.db, { name: 'acme', actor: 'test' });
     globex = await createTenant(hub.context.database.db, { name: 'globex', actor: 'test' });
-  });
-  afterAll(async () => {
-    await hub?.stop();
-    await database?.drop();
   });
 
   describe('rejects bad credentials with 401 problem+json', () => {

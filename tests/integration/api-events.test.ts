@@ -4,24 +4,21 @@ import type { EventPage } from '../../src/shared/api/events.js';
 import type { Problem } from '../../src/shared/api/problem.js';
 import { createTenant } from '../../src/shared/repositories/tenants.js';
 import { apiRequest, mintTokens, postEvents } from '../support/api-client.js';
-import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { useTestHub, type TestHub } from '../support/test-env.js';
 
 describe('events API', () => {
-  let database: TestDatabase;
   let hub: TestHub;
   let apiKey: string;
   let sql: postgres.Sql;
 
+  const fixture = useTestHub({ role: 'hub' });
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hub = await startTestHub(database, { role: 'hub' });
+    hub = fixture.hub;
     apiKey = (await createTenant(hub.context.database.db, { name: 'events', actor: 'test' })).apiKey;
-    sql = postgres(database.url, { max: 2, onnotice: () => undefined });
+    sql = postgres(fixture.database.url, { max: 2, onnotice: () => undefined });
   });
   afterAll(async () => {
     await sql?.end();
-    await hub?.stop();
-    await database?.drop();
   });
 
   it('stores the same idempotency key sent 20 times concurrently once, and answers every request with its id', async () => {
@@ -121,21 +118,16 @@ describe('events API', () => {
 });
 
 describe('rate limits', () => {
-  let database: TestDatabase;
   let hub: TestHub;
   let apiKey: string;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    hub = await startTestHub(database, {
+  const fixture = useTestHub({
       role: 'hub',
       env: { RATE_LIMIT_USER_PER_SECOND: '2', RATE_LIMIT_USER_BURST: '3', RATE_LIMIT_TENANT_PER_SECOND: '5', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' },
     });
+  beforeAll(async () => {
+    hub = fixture.hub;
     apiKey = (await createTenant(hub.context.database.db, { name: 'limited', actor: 'test' })).apiKey;
-  });
-  afterAll(async () => {
-    await hub?.stop();
-    await database?.drop();
   });
 
   async function firstRefusal(send: () => Promise<Response>, attempts: number) {
@@ -171,17 +163,12 @@ describe('rate limits', () => {
 });
 
 describe('input Postgres cannot store', () => {
-  let database: TestDatabase;
   let hub: TestHub;
   let apiKey: string;
+  const fixture = useTestHub({ role: 'hub' });
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hub = await startTestHub(database, { role: 'hub' });
+    hub = fixture.hub;
     apiKey = (await createTenant(hub.context.database.db, { name: 'nul', actor: 'test' })).apiKey;
-  });
-  afterAll(async () => {
-    await hub?.stop();
-    await database?.drop();
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Express } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestHub, type TestHub } from '../support/test-env.js';
 
 type Json = Record<string, unknown>;
 
@@ -85,21 +85,16 @@ function operations(document: OpenApiDocument): { name: string; operation: Opera
 }
 
 describe('OpenAPI document and docs UI', () => {
-  let database: TestDatabase;
   let hub: TestHub;
   let document: OpenApiDocument;
 
+  const fixture = useTestHub({ role: 'hub' });
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hub = await startTestHub(database, { role: 'hub' });
+    hub = fixture.hub;
     const response = await fetch(`${hub.url}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('application/json');
     document = (await response.json()) as OpenApiDocument;
-  });
-  afterAll(async () => {
-    await hub?.stop();
-    await database?.drop();
   });
 
   it('is a valid OpenAPI 3.1 document', async () => {

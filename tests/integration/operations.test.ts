@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestHub, type TestHub } from '../support/test-env.js';
 
 describe('operations endpoints', () => {
-  let database: TestDatabase;
   let hub: TestHub;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    hub = await startTestHub(database, { env: { CORS_ORIGINS: 'https://app.example, https://admin.example' } });
-  });
-  afterAll(async () => {
-    await hub?.stop();
-    await database?.drop();
+  const fixture = useTestHub({ env: { CORS_ORIGINS: 'https://app.example, https://admin.example' } });
+  beforeAll(() => {
+    hub = fixture.hub;
   });
 
   it('GET /healthz answers 200 while the process is alive', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { parseConfig, type Config } from '../../src/shared/config.js';
 import { boot, type Booted, type ProcessRole } from '../../src/shared/runtime/boot.js';
 import { Lifecycle } from '../../src/shared/runtime/lifecycle.js';
@@ -96,4 +96,26 @@ export async function startTestHub(
       if (code !== 0) throw new Error(`test hub shut down with code ${code}`);
     },
   };
+}
+
+export interface HubFixture {
+  database: TestDatabase;
+  hub: TestHub;
+}
+
+/**
+ * The usual file setup: a database of the file's own and a hub on it, started before the file's
+ * tests and stopped after them. Read `fixture.hub` inside tests (it is set by then).
+ */
+export function useTestHub(options: Parameters<typeof startTestHub>[1] = {}): HubFixture {
+  const fixture = {} as HubFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    fixture.hub = await startTestHub(fixture.database, options);
+  });
+  afterAll(async () => {
+    await fixture.hub?.stop();
+    await fixture.database?.drop();
+  });
+  return fixture;
 }
