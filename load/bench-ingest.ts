@@ -349,6 +349,9 @@ async function main(): Promise<number> {
     `node ${process.version}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${os.platform()} ${os.release()}; ` +
       `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target, hub role ${settings.role}`,
   );
+  if (settings.role === 'hub') {
+    console.log('Role hub: no worker runs, so the outbox relay is not measured and accepted events stay in the outbox.');
+  }
   console.log(
     `Rate limits raised for this run: ${Object.entries(RAISED_LIMITS)
       .map(([name, value]) => `${name}=${formatNumber(value)} (default ${formatNumber(defaults[name as keyof typeof RAISED_LIMITS])})`)

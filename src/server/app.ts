@@ -24,6 +24,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers are not cached by validators; hashing every body for an ETag is wasted work.
+  app.disable('etag');
   app.set('trust proxy', 'loopback');
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.observeRequests);

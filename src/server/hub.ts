@@ -40,7 +40,9 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const accessTokens = await AccessTokens.create(config, await resolveJwtSecret(config));
   const verifiers = { apiKeys: new ApiKeyVerifier(db), accessTokens };
   const users = new UserDirectory(db);
-  const limits = new RateLimits(context.redis, config);
+  const limiterRedis = createRedis(context.redisUrl, 'pipelined', logger, 'hub:rate-limits');
+  lifecycle.defer('rate-limit redis', async () => void (await limiterRedis.quit()));
+  const limits = new RateLimits(limiterRedis, config);
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
     eventsRouter({ db, verifiers, users, writer: new EventWriter(sql, users, logger), limits }),

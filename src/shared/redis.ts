@@ -5,13 +5,16 @@ import type { Logger } from './logger.js';
  * - `command`: app commands and BullMQ producers; fail fast instead of queueing forever when Redis is away.
  * - `blocking`: BullMQ workers and queue events, which BullMQ requires to retry indefinitely.
  * - `probe`: readiness checks; no offline queue, so a down Redis answers at once instead of hanging.
+ * - `pipelined`: many tiny independent commands per tick (rate limiting): auto-pipelining sends
+ *   them in one socket write instead of one write each, which was the largest cost of ingest.
  */
-export type RedisRole = 'command' | 'blocking' | 'probe';
+export type RedisRole = 'command' | 'blocking' | 'probe' | 'pipelined';
 
 const roleOptions: Record<RedisRole, RedisOptions> = {
   command: { maxRetriesPerRequest: 3 },
   blocking: { maxRetriesPerRequest: null },
   probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000 },
+  pipelined: { maxRetriesPerRequest: 1, enableAutoPipelining: true },
 };
 
 export function createRedis(url: string, role: RedisRole, logger: Logger, name: string): Redis {

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pgArrayType, type Sql } from '../shared/db/client.js';
 import { errorFields, type Logger } from '../shared/logger.js';
 import type { JobQueues } from '../shared/queues/producer.js';
-import { OUTBOX_CHANNEL } from '../shared/repositories/event-writer.js';
 
 export interface OutboxRelayOptions {
   sql: Sql;
@@ -11,8 +10,15 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll for notifications lost while the LISTEN connection was down. */
   pollIntervalMs?: number;
+  /**
+   * After relaying a partial batch, wait this long before the next one, so that under load the
+   * relay moves a few large batches instead of one tiny batch per ingest commit.
+   */
+  coalesceMs?: number;
 }
 
+/** Notified by the outbox insert trigger (migration 0002) once per inserting statement. */
+const OUTBOX_CHANNEL = 'pulse_outbox';
 const MAX_BACKOFF_MS = 5_000;
 
 /**
@@ -25,6 +31,7 @@ const MAX_BACKOFF_MS = 5_000;
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly coalesceMs: number;
   private wakeUp: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -33,6 +40,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.coalesceMs = options.coalesceMs ?? 20;
   }
 
   async start(): Promise<void> {
@@ -56,7 +64,8 @@ export class OutboxRelay {
         if (failures > 0) this.options.logger.info('outbox relay recovered', { failures });
         failures = 0;
         if (moved === this.batchSize) continue;
-        await this.idle(this.pollIntervalMs);
+        if (moved > 0) await sleep(this.coalesceMs);
+        else await this.idle(this.pollIntervalMs);
       } catch (error) {
         failures += 1;
         if (failures === 1) this.options.logger.warn('outbox relay cannot reach the queue; retrying', errorFields(error));

@@ -1,9 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import { pgArrayType, type Sql, type Transaction } from '../db/client.js';
+import { pgArrayType, type Sql } from '../db/client.js';
 import { errorFields, type Logger } from '../logger.js';
 import { UserDirectory } from './users.js';
-
-export const OUTBOX_CHANNEL = 'pulse_outbox';
 
 export interface EventInput {
   type: string;
@@ -29,20 +27,22 @@ interface PendingWrite {
 }
 
 /**
- * Durable ingestion with group commit: writes from concurrent requests that arrive while a
- * commit is in flight are gathered into the next transaction, which inserts all their events
- * and outbox rows with a handful of array statements. Every caller resolves only after the
- * commit that holds its events, so a 202 always means "in Postgres".
+ * Durable ingestion with group commit: writes from concurrent requests that arrive while
+ * commits are in flight are gathered into the next one, which inserts all their events and
+ * outbox rows with one array statement. Every caller resolves only after the commit that holds
+ * its events, so a 202 always means "in Postgres". Two commits may overlap, so a batch can be
+ * filled while the previous one waits on the server.
  */
 export class EventWriter {
   private queue: PendingWrite[] = [];
-  private committing = false;
+  private commitsInFlight = 0;
 
   constructor(
     private readonly sql: Sql,
     private readonly users: UserDirectory,
     private readonly logger: Logger,
     private readonly maxEventsPerCommit = 2_000,
+    private readonly maxCommitsInFlight = 2,
   ) {}
 
   write(tenantId: string, events: EventInput[]): Promise<AcceptedEvent[]> {
@@ -53,11 +53,11 @@ export class EventWriter {
   }
 
   private commitNext(): void {
-    if (this.committing || this.queue.length === 0) return;
-    this.committing = true;
+    if (this.commitsInFlight >= this.maxCommitsInFlight || this.queue.length === 0) return;
+    this.commitsInFlight += 1;
     const batch = this.takeBatch();
     void this.commitBatch(batch).finally(() => {
-      this.committing = false;
+      this.commitsInFlight -= 1;
       this.commitNext();
     });
   }
@@ -89,49 +89,49 @@ export class EventWriter {
     }
   }
 
+  /**
+   * Users are created first, in their own statement: harmless if the events then fail, and it
+   * keeps the common case (users already known) to one statement. Events and their outbox rows
+   * go in one data-modifying CTE, which Postgres applies atomically; the outbox trigger notifies
+   * the relays. Only when keys collide with committed events does a lookup follow.
+   */
   private async commit(batch: PendingWrite[]): Promise<AcceptedEvent[][]> {
-    let resolvedUsers = new Map<string, string>();
-    const results = await this.sql.begin(async (tx) => {
-      resolvedUsers = await this.users.resolveIds(
-        tx,
-        batch.flatMap((write) =>
-          write.events.flatMap((event) => ('externalId' in event.user ? [{ tenantId: write.tenantId, externalId: event.user.externalId }] : [])),
-        ),
-      );
-      const rows = new Rows();
-      const results = batch.map((write) =>
-        write.events.map((event) => {
-          const userId = 'id' in event.user ? event.user.id : (resolvedUsers.get(UserDirectory.key(write.tenantId, event.user.externalId)) as string);
-          return rows.add(write.tenantId, userId, event);
-        }),
-      );
-      const inserted = new Set(
-        (
-          await tx<{ id: string }[]>`
+    const resolvedUsers = await this.users.resolveIds(
+      this.sql,
+      batch.flatMap((write) =>
+        write.events.flatMap((event) => ('externalId' in event.user ? [{ tenantId: write.tenantId, externalId: event.user.externalId }] : [])),
+      ),
+    );
+    const rows = new Rows();
+    const results = batch.map((write) =>
+      write.events.map((event) => {
+        const userId = 'id' in event.user ? event.user.id : (resolvedUsers.get(UserDirectory.key(write.tenantId, event.user.externalId)) as string);
+        return rows.add(write.tenantId, userId, event);
+      }),
+    );
+    const sql = this.sql;
+    const inserted = new Set(
+      (
+        await sql<{ id: string }[]>`
+          with inserted as (
             insert into events (id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
             select id, tenant_id, user_id, type, occurred_at, value, data::jsonb, idempotency_key
             from unnest(
-              ${tx.array(rows.ids, pgArrayType.uuid)}, ${tx.array(rows.tenantIds, pgArrayType.uuid)},
-              ${tx.array(rows.userIds, pgArrayType.uuid)}, ${tx.array(rows.types, pgArrayType.text)},
-              ${tx.array(rows.occurredAts, pgArrayType.text)}::timestamptz[], ${tx.array(rows.values, pgArrayType.float8)},
-              ${tx.array(rows.datas, pgArrayType.text)}, ${tx.array(rows.keys, pgArrayType.text)})
+              ${sql.array(rows.ids, pgArrayType.uuid)}, ${sql.array(rows.tenantIds, pgArrayType.uuid)},
+              ${sql.array(rows.userIds, pgArrayType.uuid)}, ${sql.array(rows.types, pgArrayType.text)},
+              ${sql.array(rows.occurredAts, pgArrayType.text)}::timestamptz[], ${sql.array(rows.values, pgArrayType.float8)},
+              ${sql.array(rows.datas, pgArrayType.text)}, ${sql.array(rows.keys, pgArrayType.text)})
               as t(id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
             on conflict (tenant_id, idempotency_key) do nothing
-            returning id`
-        ).map((row) => row.id),
-      );
-      await rows.resolveExistingDuplicates(tx, inserted);
-      const fresh = rows.insertedRows(inserted);
-      if (fresh.eventIds.length > 0) {
-        await tx`
-          insert into outbox (event_id, tenant_id, user_id)
-          select * from unnest(${tx.array(fresh.eventIds, pgArrayType.uuid)}, ${tx.array(fresh.tenantIds, pgArrayType.uuid)}, ${tx.array(fresh.userIds, pgArrayType.uuid)})`;
-        await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`;
-      }
-      return results.map((accepted) => accepted.map((ref) => ref.result()));
-    });
-    this.users.remember(resolvedUsers);
-    return results;
+            returning id, tenant_id, user_id
+          ), relayed as (
+            insert into outbox (event_id, tenant_id, user_id) select id, tenant_id, user_id from inserted
+          )
+          select id from inserted`
+      ).map((row) => row.id),
+    );
+    await rows.resolveExistingDuplicates(sql, inserted);
+    return results.map((accepted) => accepted.map((ref) => ref.result()));
   }
 }
 
@@ -192,14 +192,14 @@ class Rows {
   }
 
   /** Keys that lost to an event committed earlier take that event's id, flagged duplicate. */
-  async resolveExistingDuplicates(tx: Transaction, inserted: Set<string>): Promise<void> {
+  async resolveExistingDuplicates(sql: Sql, inserted: Set<string>): Promise<void> {
     const lost = [...this.byKey.values()].filter((entry) => !inserted.has(this.ids[entry.index] as string));
     if (lost.length > 0) {
       const tenantIds = lost.map((entry) => this.tenantIds[entry.index] as string);
       const keys = lost.map((entry) => this.keys[entry.index] as string);
-      const rows = await tx<{ id: string; tenant_id: string; idempotency_key: string }[]>`
+      const rows = await sql<{ id: string; tenant_id: string; idempotency_key: string }[]>`
         select e.id, e.tenant_id, e.idempotency_key from events e
-        join unnest(${tx.array(tenantIds, pgArrayType.uuid)}, ${tx.array(keys, pgArrayType.text)}) as wanted(tenant_id, idempotency_key)
+        join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(keys, pgArrayType.text)}) as wanted(tenant_id, idempotency_key)
           on e.tenant_id = wanted.tenant_id and e.idempotency_key = wanted.idempotency_key`;
       const existing = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row.id]));
       for (const entry of lost) {
@@ -214,12 +214,4 @@ class Rows {
     }
   }
 
-  insertedRows(inserted: Set<string>) {
-    const indexes = this.ids.flatMap((id, index) => (inserted.has(id) ? [index] : []));
-    return {
-      eventIds: indexes.map((i) => this.ids[i] as string),
-      tenantIds: indexes.map((i) => this.tenantIds[i] as string),
-      userIds: indexes.map((i) => this.userIds[i] as string),
-    };
-  }
 }

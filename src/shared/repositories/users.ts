@@ -1,6 +1,6 @@
 import { and, eq, sql as drizzleSql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
-import { pgArrayType, type Database, type Transaction } from '../db/client.js';
+import { pgArrayType, type Database, type Sql } from '../db/client.js';
 import { users, type UserRole } from '../db/schema.js';
 
 export interface UserProfile {
@@ -55,12 +55,8 @@ export class UserDirectory {
     return row;
   }
 
-  /**
-   * Internal ids for (tenant, externalId) pairs, creating users that do not exist yet. Runs on
-   * the caller's transaction so new users commit (or roll back) with the events that named them;
-   * the caller hands the result to `remember` once that transaction has committed.
-   */
-  async resolveIds(tx: Transaction, pairs: { tenantId: string; externalId: string }[]): Promise<Map<string, string>> {
+  /** Internal ids for (tenant, externalId) pairs, creating (and committing) users that do not exist yet. */
+  async resolveIds(sql: Sql, pairs: { tenantId: string; externalId: string }[]): Promise<Map<string, string>> {
     const resolved = new Map<string, string>();
     const missing = new Map<string, { tenantId: string; externalId: string }>();
     for (const pair of pairs) {
@@ -72,20 +68,20 @@ export class UserDirectory {
     if (missing.size === 0) return resolved;
     const tenantIds = [...missing.values()].map((pair) => pair.tenantId);
     const externalIds = [...missing.values()].map((pair) => pair.externalId);
-    await tx`
+    await sql`
       insert into users (tenant_id, external_id)
-      select * from unnest(${tx.array(tenantIds, pgArrayType.uuid)}, ${tx.array(externalIds, pgArrayType.text)})
+      select * from unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)})
       on conflict (tenant_id, external_id) do nothing`;
-    const rows = await tx<{ id: string; tenant_id: string; external_id: string }[]>`
+    const rows = await sql<{ id: string; tenant_id: string; external_id: string }[]>`
       select u.id, u.tenant_id, u.external_id from users u
-      join unnest(${tx.array(tenantIds, pgArrayType.uuid)}, ${tx.array(externalIds, pgArrayType.text)}) as wanted(tenant_id, external_id)
+      join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)}) as wanted(tenant_id, external_id)
         on u.tenant_id = wanted.tenant_id and u.external_id = wanted.external_id`;
-    for (const row of rows) resolved.set(cacheKey(row.tenant_id, row.external_id), row.id);
+    for (const row of rows) {
+      const key = cacheKey(row.tenant_id, row.external_id);
+      this.ids.set(key, row.id);
+      resolved.set(key, row.id);
+    }
     return resolved;
-  }
-
-  remember(resolved: ReadonlyMap<string, string>): void {
-    for (const [key, id] of resolved) this.ids.set(key, id);
   }
 
   static key = cacheKey;
