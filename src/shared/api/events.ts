@@ -95,5 +95,4 @@ export const eventPageSchema = z.object({ items: z.array(storedEventSchema), nex
 
 export type EventInputBody = z.infer<typeof eventInputSchema>;
 export type IngestResponse = z.infer<typeof ingestResponseSchema>;
-export type ListEventsQuery = z.infer<typeof listEventsQuerySchema>;
 export type EventPage = z.infer<typeof eventPageSchema>;

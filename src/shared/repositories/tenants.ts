@@ -37,10 +37,6 @@ function fromFixedKey(token: string): IssuedCredential {
   return { id: parsed.id, token, secretHash: hashSecret(parsed.secret) };
 }
 
-export async function findTenantByName(db: Database, name: string) {
-  return db.query.tenants.findFirst({ where: eq(tenants.name, name) });
-}
-
 export interface ApiKeyPrincipal {
   apiKeyId: string;
   tenantId: string;
