@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
-import { Server as SocketServer } from 'socket.io';
 import { createRedis } from '../shared/redis.js';
 import { EventWriter } from '../shared/repositories/event-writer.js';
 import { RefreshTokenStore } from '../shared/repositories/refresh-tokens.js';
@@ -17,10 +16,12 @@ import { createReadinessCheck } from './readiness.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { tokensRouter } from './routes/tokens.js';
+import { createSocketServer } from './realtime/socket-server.js';
+import type { PulseServer } from './realtime/types.js';
 
 export interface Hub {
   server: http.Server;
-  io: SocketServer;
+  io: PulseServer;
   url: string;
 }
 
@@ -43,14 +44,17 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const limiterRedis = createRedis(context.redisUrl, 'pipelined', logger, 'hub:rate-limits');
   lifecycle.defer('rate-limit redis', async () => void (await limiterRedis.quit()));
   const limits = new RateLimits(limiterRedis, config);
+  const writer = new EventWriter(sql, users, logger);
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
-    eventsRouter({ db, verifiers, users, writer: new EventWriter(sql, users, logger), limits }),
+    eventsRouter({ db, verifiers, users, writer, limits }),
     docsRouter(),
   ];
 
   const server = http.createServer();
-  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+  const adapterRedis = createRedis(context.redisUrl, 'blocking', logger, 'hub:socket.io-adapter');
+  lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
+  const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer });
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
   server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
 

@@ -64,6 +64,10 @@ export const configSchema = z.object({
   RATE_LIMIT_USER_BURST: positiveInt.default(20),
   RATE_LIMIT_TENANT_PER_SECOND: positiveInt.default(1000),
 
+  /** Client events a socket may send: sustained per second, and short bursts. */
+  SOCKET_EVENTS_PER_SECOND: positiveInt.default(20),
+  SOCKET_EVENTS_BURST: positiveInt.default(40),
+
   /** Comma-separated origins allowed to call the API from a browser; empty allows none. */
   CORS_ORIGINS: z
     .string()

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { UserRole } from '../db/schema.js';
+import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
+
+/**
+ * The Socket.IO contract, shared by the hub, the workers, the SDK, tests and load scripts.
+ * Every client event carries an ack; every ack is `{ ok: true, ... }` or `{ ok: false, error }`.
+ */
+
+export const socketErrorCodes = ['invalid_payload', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'internal'] as const;
+export type SocketErrorCode = (typeof socketErrorCodes)[number];
+
+export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: SocketErrorCode; message: string } };
+export type Ack<T extends object = object> = (response: AckResponse<T>) => void;
+
+/** Why a handshake was refused: the `data` of the client's `connect_error`. */
+export interface ConnectErrorData {
+  code: 'unauthorized' | 'token_expired';
+}
+
+/** Rooms a client may ask for: `dashboard` (admins) and `stream:<name>` within its own tenant. */
+export const STREAM_ROOM = /^stream:[a-z0-9][a-z0-9_.:-]{0,63}$/;
+export const roomRequestSchema = z.object({ room: z.string().max(80) }).strict();
+export const refreshRequestSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
+export const trackRequestSchema = eventInputSchema;
+
+export interface ServerToClientEvents {
+  /** The token expired without an `auth:refresh`; the server disconnects right after. */
+  'session:expired': (notice: { reason: 'token_expired' }) => void;
+}
+
+export interface ClientToServerEvents {
+  track: (event: z.input<typeof trackRequestSchema>, ack: Ack<{ accepted: z.infer<typeof acceptedEventSchema> }>) => void;
+  subscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
+  unsubscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
+  'auth:refresh': (request: z.input<typeof refreshRequestSchema>, ack: Ack<{ expiresAt: string }>) => void;
+}
+
+export type InterServerEvents = Record<string, never>;
+
+/** What the hub knows about an authenticated socket; restored with it on connection-state recovery. */
+export interface SocketData {
+  tenantId: string;
+  userId: string;
+  role: UserRole;
+  /** Epoch milliseconds at which the current access token expires. */
+  expiresAt: number;
+}
+
+/** Internal room names: tenant-scoped, so no client-chosen name can reach another tenant. */
+export const rooms = {
+  user: (userId: string) => `user:${userId}`,
+  tenant: (tenantId: string) => `tenant:${tenantId}`,
+  dashboard: (tenantId: string) => `tenant:${tenantId}:dashboard`,
+  stream: (tenantId: string, name: string) => `tenant:${tenantId}:${name}`,
+};
