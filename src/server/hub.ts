@@ -16,6 +16,7 @@ import { createReadinessCheck } from './readiness.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { tokensRouter } from './routes/tokens.js';
+import { startRealtimeDelivery } from './realtime/delivery.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import type { PulseServer } from './realtime/types.js';
 
@@ -54,7 +55,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const server = http.createServer();
   const adapterRedis = createRedis(context.redisUrl, 'blocking', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
-  const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer });
+  const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer, sql });
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
   server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
 
@@ -65,6 +66,9 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Closing Socket.IO disconnects every client and closes the HTTP server, which stops accepting
   // and waits for in-flight requests.
   lifecycle.defer('http + socket.io', () => io.close());
+  // Registered after the listener so it stops first: no job is taken for sockets being closed.
+  const delivery = startRealtimeDelivery({ io, redisUrl: context.redisUrl, prefix: context.queues.prefix, logger });
+  lifecycle.defer('realtime delivery', () => delivery.close());
 
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;

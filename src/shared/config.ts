@@ -64,6 +64,8 @@ export const configSchema = z.object({
   RATE_LIMIT_USER_BURST: positiveInt.default(20),
   RATE_LIMIT_TENANT_PER_SECOND: positiveInt.default(1000),
 
+  /** How long per-user updates stay available to `sync`; a client further behind reloads its snapshot. */
+  USER_UPDATES_RETENTION_DAYS: positiveInt.default(7),
   /** Client events a socket may send: sustained per second, and short bursts. */
   SOCKET_EVENTS_PER_SECOND: positiveInt.default(20),
   SOCKET_EVENTS_BURST: positiveInt.default(40),

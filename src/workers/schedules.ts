@@ -2,10 +2,12 @@ import type { Config } from '../shared/config.js';
 import type { JobQueues } from '../shared/queues/producer.js';
 
 const BACKUP_SCHEDULER_ID = 'db.backup:scheduled';
+const PRUNE_SCHEDULER_ID = 'user-updates.prune:daily';
 
 /** Idempotent: every worker process upserts the same schedulers, so the latest config wins. */
 export async function applySchedules(queues: JobQueues, config: Pick<Config, 'BACKUP_CRON'>): Promise<void> {
   const maintenance = queues.get('maintenance');
+  await maintenance.upsertJobScheduler(PRUNE_SCHEDULER_ID, { pattern: '17 4 * * *', tz: 'UTC' }, { name: 'user-updates.prune', data: {} });
   if (config.BACKUP_CRON === 'off') {
     await maintenance.removeJobScheduler(BACKUP_SCHEDULER_ID);
     return;

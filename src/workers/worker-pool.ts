@@ -5,15 +5,15 @@ import { errorFields, withLogContext, type Logger } from '../shared/logger.js';
 import type { HandlerRegistry } from './registry.js';
 
 /**
- * How many jobs of each queue one worker process runs at once; a queue missing here has no
- * worker in this build. `engagement` is filled by the outbox relay; its consumer, the
- * engagement engine, is not built yet, so its jobs wait in Redis until it is.
+ * How many jobs of each queue one worker process runs at once. `realtime` is missing on
+ * purpose: hub processes consume it, since only they hold sockets.
  */
 export const workerConcurrency: Partial<Record<QueueName, number>> = {
   maintenance: 1,
+  engagement: 16,
 };
 
-/** The jobs this build must have handlers for: those of the queues it runs workers on. */
+/** The jobs the worker role must have handlers for: those of the queues it consumes. */
 export const consumedJobNames = (): JobName[] =>
   queueNames.filter((queue) => workerConcurrency[queue] !== undefined).flatMap((queue) => jobsOfQueue(queue));
 

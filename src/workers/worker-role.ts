@@ -1,6 +1,8 @@
 import type { AppContext } from '../shared/runtime/context.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createBackupHandler } from './processors/db-backup.js';
+import { createEngagementHandler } from './processors/engagement-event.js';
+import { createPruneUserUpdatesHandler } from './processors/prune-user-updates.js';
 import { buildHandlerRegistry } from './registry.js';
 import { applySchedules } from './schedules.js';
 import { consumedJobNames, startWorkerPool, type WorkerPool } from './worker-pool.js';
@@ -18,6 +20,8 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       retain: config.BACKUP_RETAIN,
       pgDumpBin: config.PG_DUMP_BIN,
     }),
+    createEngagementHandler({ sql: context.database.sql, queues: context.queues }),
+    createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
   ], consumedJobNames());
   const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));

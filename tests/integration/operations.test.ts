@@ -4,7 +4,7 @@ import { useTestHub, type TestHub } from '../support/test-env.js';
 describe('operations endpoints', () => {
   let hub: TestHub;
 
-  const fixture = useTestHub({ env: { CORS_ORIGINS: 'https://app.example, https://admin.example' } });
+  const fixture = useTestHub({ role: 'hub', env: { CORS_ORIGINS: 'https://app.example, https://admin.example' } });
   beforeAll(() => {
     hub = fixture.hub;
   });

@@ -3,6 +3,8 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { Config } from '../../shared/config.js';
+import type { Sql } from '../../shared/db/client.js';
+import { updatesSince } from '../../shared/repositories/user-updates.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EventWriter } from '../../shared/repositories/event-writer.js';
 import type { UserDirectory } from '../../shared/repositories/users.js';
@@ -11,6 +13,7 @@ import {
   roomRequestSchema,
   rooms,
   STREAM_ROOM,
+  syncRequestSchema,
   trackRequestSchema,
   type ClientToServerEvents,
   type InterServerEvents,
@@ -32,7 +35,11 @@ export interface SocketServerDeps {
   accessTokens: AccessTokens;
   users: UserDirectory;
   writer: EventWriter;
+  sql: Sql;
 }
+
+/** Beyond this many missed updates a client is better served by reloading its snapshot. */
+const MAX_SYNC_UPDATES = 1_000;
 
 /** Socket.IO payloads above this are refused, protecting the hub from oversized frames. */
 export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
@@ -119,6 +126,10 @@ export function createSocketServer(httpServer: http.Server, deps: SocketServerDe
         scheduleExpiry(socket, expiryTimers);
         return { expiresAt: claims.expiresAt.toISOString() };
       }),
+    );
+    socket.on(
+      'sync',
+      handler(syncRequestSchema, logger, ({ after }) => updatesSince(deps.sql, userId, after, MAX_SYNC_UPDATES)),
     );
     socket.on(
       'track',

@@ -4,6 +4,7 @@ import * as schema from './schema.js';
 
 export type Database = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
+export type Transaction = postgres.TransactionSql;
 
 /** Type OIDs for array parameters (`sql.array(values, oid)`), which postgres.js cannot infer from a JS array holding nulls.
  * It has no array mapping for timestamptz: send ISO strings as text and cast in SQL. */

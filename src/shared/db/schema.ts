@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, doublePrecision, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -28,6 +28,8 @@ export const users = pgTable(
     displayName: text('display_name'),
     timezone: text('timezone').notNull().default('UTC'),
     role: text('role', { enum: userRoles }).notNull().default('member'),
+    /** Seq of the user's latest update: bumped in the transaction that writes updates, so seqs have no gaps. */
+    lastUpdateSeq: bigint('last_update_seq', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -121,3 +123,25 @@ export const auditLog = pgTable(
   },
   (table) => [index('audit_log_tenant_created_idx').on(table.tenantId, table.createdAt)],
 );
+
+/** Every change pushed to a user, in `seq` order: the durable truth behind live delivery and `sync`. */
+export const userUpdates = pgTable(
+  'user_updates',
+  {
+    userId: userId(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    tenantId: tenantId(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.seq] }), index('user_updates_created_at_idx').on(table.createdAt)],
+);
+
+/** Events whose effects were applied: a redelivered job finds its marker and does nothing. */
+export const processedEvents = pgTable('processed_events', {
+  eventId: uuid('event_id')
+    .primaryKey()
+    .references(() => events.id, { onDelete: 'cascade' }),
+  processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+});

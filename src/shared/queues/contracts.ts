@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { userUpdateSchema } from '../socket/user-updates.js';
 
 /** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
-export const queueNames = ['maintenance', 'engagement'] as const;
+export const queueNames = ['maintenance', 'engagement', 'realtime'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 /** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
@@ -9,6 +10,16 @@ export const jobDefinitions = {
   'db.backup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['scheduled', 'manual']) }),
+  },
+  /** Drops user updates older than the retention (clients further behind reload their snapshot). */
+  'user-updates.prune': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
+  /** Stored updates for one user, for whichever hub node holds the user's sockets; consumed by hubs. */
+  'realtime.deliver': {
+    queue: 'realtime',
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) }),
   },
   /** One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice. */
   'engagement.event': {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { UserRole } from '../db/schema.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
+import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updates.js';
 
 /**
  * The Socket.IO contract, shared by the hub, the workers, the SDK, tests and load scripts.
@@ -24,16 +25,28 @@ export const roomRequestSchema = z.object({ room: z.string().max(80) }).strict()
 export const refreshRequestSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
 export const trackRequestSchema = eventInputSchema;
 
-export interface ServerToClientEvents {
+type UserUpdateEvents = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) => void };
+
+export interface ServerToClientEvents extends UserUpdateEvents {
   /** The token expired without an `auth:refresh`; the server disconnects right after. */
   'session:expired': (notice: { reason: 'token_expired' }) => void;
 }
+
+/** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */
+export interface SyncResult {
+  updates: UserUpdate[];
+  /** The user's latest seq: continue live from here. */
+  seq: number;
+  complete: boolean;
+}
+export const syncRequestSchema = z.object({ after: z.number().int().min(0) }).strict();
 
 export interface ClientToServerEvents {
   track: (event: z.input<typeof trackRequestSchema>, ack: Ack<{ accepted: z.infer<typeof acceptedEventSchema> }>) => void;
   subscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
   unsubscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
   'auth:refresh': (request: z.input<typeof refreshRequestSchema>, ack: Ack<{ expiresAt: string }>) => void;
+  sync: (request: z.input<typeof syncRequestSchema>, ack: Ack<SyncResult>) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

@@ -1,0 +1,64 @@
+import { pgArrayType, type Sql, type Transaction } from '../db/client.js';
+import type { SyncResult } from '../socket/contracts.js';
+import type { UserUpdate, UserUpdateName, UserUpdatePayloads } from '../socket/user-updates.js';
+
+export interface NewUserUpdate<N extends UserUpdateName = UserUpdateName> {
+  event: N;
+  payload: UserUpdatePayloads[N];
+}
+
+/**
+ * Appends updates for one user inside the caller's transaction. The seq counter on the user's
+ * row is bumped under its row lock, so concurrent writers for one user serialise and a rolled
+ * back transaction leaves no gap.
+ */
+export async function appendUserUpdates(tx: Transaction, tenantId: string, userId: string, updates: NewUserUpdate[]): Promise<UserUpdate[]> {
+  // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
+  const [row] = await tx<{ last: string; at: string }[]>`
+    update users set last_update_seq = last_update_seq + ${updates.length}
+    where id = ${userId} and tenant_id = ${tenantId}
+    returning last_update_seq as last, now() as at`;
+  if (!row) throw new Error(`user ${userId} not found in tenant ${tenantId}`);
+  const first = Number(row.last) - updates.length + 1;
+  const seqs = updates.map((_, i) => first + i);
+  await tx`
+    insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)
+    select ${userId}, seq, ${tenantId}, type, payload::jsonb, ${row.at}::timestamptz
+    from unnest(${tx.array(seqs.map(String), pgArrayType.int8)}::int8[], ${tx.array(updates.map((u) => u.event), pgArrayType.text)},
+                ${tx.array(updates.map((u) => JSON.stringify(u.payload)), pgArrayType.text)}) as t(seq, type, payload)`;
+  const at = new Date(row.at).toISOString();
+  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: seqs[i] as number, at } }));
+}
+
+/**
+ * What a client that last saw `after` has missed, oldest first. Incomplete (reload the snapshot)
+ * when some of it was pruned or when there is more than `limit`.
+ */
+export async function updatesSince(sql: Sql, userId: string, after: number, limit: number): Promise<SyncResult> {
+  const [user] = await sql<{ last: string }[]>`select last_update_seq as last from users where id = ${userId}`;
+  const latest = Number(user?.last ?? 0);
+  if (after >= latest) return { updates: [], seq: latest, complete: true };
+  const rows = await sql<{ seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }[]>`
+    select seq, type, payload, created_at from user_updates
+    where user_id = ${userId} and seq > ${after}
+    order by seq limit ${Math.min(latest - after, limit + 1)}`;
+  const complete = rows.length === latest - after && Number(rows[0]?.seq) === after + 1;
+  if (!complete) return { updates: [], seq: latest, complete: false };
+  return {
+    updates: rows.map((row) => ({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } }) as UserUpdate),
+    seq: latest,
+    complete: true,
+  };
+}
+
+/** Deletes updates older than the retention, in chunks so no single statement holds locks for long. */
+export async function pruneUserUpdates(sql: Sql, retentionDays: number): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const result = await sql`
+      delete from user_updates where ctid in (
+        select ctid from user_updates where created_at < now() - make_interval(days => ${retentionDays}) limit 10000)`;
+    removed += result.count;
+    if (result.count < 10_000) return removed;
+  }
+}

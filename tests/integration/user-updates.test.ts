@@ -1,0 +1,84 @@
+import postgres from 'postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pruneUserUpdates } from '../../src/shared/repositories/user-updates.js';
+import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
+import { mintTokens, postEvents } from '../support/api-client.js';
+import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
+import { useTestHub, type TestHub } from '../support/test-env.js';
+
+function collect(socket: TestSocket, count: number, timeoutMs = 15_000): Promise<UserUpdateMessage<'activity:recorded'>[]> {
+  const received: UserUpdateMessage<'activity:recorded'>[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`got ${received.length} of ${count} updates`)), timeoutMs);
+    socket.on('activity:recorded', (update) => {
+      received.push(update);
+      if (received.length === count) {
+        clearTimeout(timer);
+        resolve(received);
+      }
+    });
+  });
+}
+
+describe('per-user updates', () => {
+  let hub: TestHub;
+  let tenant: CreatedTenant;
+  let sql: postgres.Sql;
+  const sockets: TestSocket[] = [];
+
+  const fixture = useTestHub();
+  beforeAll(async () => {
+    hub = fixture.hub;
+    tenant = await createTenant(hub.context.database.db, { name: 'updates', actor: 'test' });
+    sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.disconnect();
+  });
+  afterAll(async () => {
+    await sql?.end();
+  });
+
+  it('pushes activity:recorded for each ingested event with a seq that grows by exactly one', async () => {
+    const user = await mintTokens(hub.url, tenant.apiKey, { userId: 'live' });
+    const socket = openSocket(hub.url, user.accessToken);
+    sockets.push(socket);
+    await connected(socket);
+    const updates = collect(socket, 5);
+    const posted = [];
+    for (let i = 0; i < 5; i += 1) posted.push(await postEvents(hub.url, tenant.apiKey, { type: 'drill.done', userId: 'live', value: i }));
+
+    const received = await updates;
+    expect(received.map((update) => update.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(received.map((update) => update.eventId))).toEqual(new Set(posted.map((post) => post.body.accepted[0]?.id)));
+    expect(received.every((update) => update.type === 'drill.done' && !Number.isNaN(Date.parse(update.at)))).toBe(true);
+
+    const sync = await socket.emitWithAck('sync', { after: 2 });
+    expect(sync).toMatchObject({ ok: true, seq: 5, complete: true });
+    if (sync.ok) {
+      expect(sync.updates.map((update) => update.data.seq)).toEqual([3, 4, 5]);
+      expect(sync.updates.every((update) => update.event === 'activity:recorded')).toBe(true);
+      const bySeq = new Map(received.map((update) => [update.seq, update]));
+      for (const update of sync.updates) expect(update.data).toEqual(bySeq.get(update.data.seq));
+    }
+    expect(await socket.emitWithAck('sync', { after: 5 })).toEqual({ ok: true, updates: [], seq: 5, complete: true });
+    expect(await socket.emitWithAck('sync', { after: -1 })).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+  });
+
+  it('tells a client that fell behind the retention to reload its snapshot', async () => {
+    const user = await mintTokens(hub.url, tenant.apiKey, { userId: 'laggard' });
+    const socket = openSocket(hub.url, user.accessToken);
+    sockets.push(socket);
+    await connected(socket);
+    const updates = collect(socket, 3);
+    for (let i = 0; i < 3; i += 1) await postEvents(hub.url, tenant.apiKey, { type: 'drill.done', userId: 'laggard' });
+    await updates;
+
+    await sql`update user_updates set created_at = now() - interval '8 days' where user_id = ${user.user.id} and seq <= 2`;
+    expect(await pruneUserUpdates(sql, 7)).toBeGreaterThanOrEqual(2);
+    expect(await socket.emitWithAck('sync', { after: 0 })).toEqual({ ok: true, updates: [], seq: 3, complete: false });
+    const recent = await socket.emitWithAck('sync', { after: 2 });
+    expect(recent).toMatchObject({ ok: true, seq: 3, complete: true });
+  });
+});
