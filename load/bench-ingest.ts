@@ -29,7 +29,9 @@ const usage = `Usage: npm run bench:ingest -- [options]
   --database-url <url>  use this Postgres instead of a zero-config one (BENCH_DATABASE_URL)
   --redis-url <url>     use this Redis instead of a zero-config one (BENCH_REDIS_URL)
                         (with URLs, a "bench" tenant is created and its events stay; Redis keys use a bench-* prefix)
-  --role <all|hub>      hub process role: \`all\` also runs the worker (outbox relay) in it (BENCH_HUB_ROLE, default all)
+  --role <split|all|hub> \`split\`: a hub process and a worker process (outbox relay, engine), the
+                        production shape; \`all\`: both roles in one process; \`hub\`: no worker at all
+                        (BENCH_HUB_ROLE, default split)
   --cpu-prof            profile the hub and print where its CPU time goes (BENCH_CPU_PROF=1)
   --out <file>          results JSON (default load/results/ingest.json, ingest-cpu-prof.json with --cpu-prof)
   -h, --help`;
@@ -53,7 +55,7 @@ interface Settings {
   connections: number;
   databaseUrl?: string;
   redisUrl?: string;
-  role: 'all' | 'hub';
+  role: 'split' | 'all' | 'hub';
   cpuProfile: boolean;
   out: string;
 }
@@ -84,8 +86,8 @@ function parseSettings(): Settings {
     return value;
   };
   const cpuProfile = values['cpu-prof'] ?? ['1', 'true', 'yes'].includes(env.BENCH_CPU_PROF ?? '');
-  const role = values.role ?? (env.BENCH_HUB_ROLE || 'all');
-  if (role !== 'all' && role !== 'hub') throw new UsageError(`--role must be "all" or "hub" (got "${role}")`);
+  const role = values.role ?? (env.BENCH_HUB_ROLE || 'split');
+  if (role !== 'split' && role !== 'all' && role !== 'hub') throw new UsageError(`--role must be "split", "all" or "hub" (got "${role}")`);
   return {
     durationSeconds: number('--duration', values.duration ?? env.BENCH_DURATION, 10, 1, 600),
     warmupSeconds: number('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, 0, 120),
@@ -378,7 +380,8 @@ async function main(): Promise<number> {
   const hub = await startHub({
     databaseUrl: settings.databaseUrl,
     redisUrl: settings.redisUrl,
-    role: settings.role,
+    role: settings.role === 'split' ? 'hub' : settings.role,
+    separateWorker: settings.role === 'split',
     env: hubEnv,
     nodeArgs: settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     signal,
@@ -402,7 +405,8 @@ async function main(): Promise<number> {
     progress(`hub at ${hub.url} (pid ${hub.pid}, ${hub.mode}, tenant ${hub.tenantId})`);
     const servers = await hub.localServerPids();
     const groups: ProcessGroup[] = [
-      { name: `hub (node, role ${settings.role})`, pids: () => Promise.resolve([hub.pid]) },
+      { name: `hub (node, role ${settings.role === 'split' ? 'hub' : settings.role})`, pids: () => Promise.resolve([hub.pid]) },
+      ...(hub.workerPid ? [{ name: 'worker (node, role worker)', pids: () => Promise.resolve([hub.workerPid as number]) }] : []),
       ...(servers.postgres ? [{ name: 'postgres (postmaster + backends)', pids: () => withChildren(servers.postgres) }] : []),
       ...(servers.redis ? [{ name: 'redis-server', pids: () => Promise.resolve([servers.redis as number]) }] : []),
       LOAD_GENERATOR,

@@ -15,6 +15,8 @@ import { cleanEnv, NodeChild, sleep, type ExitStatus } from './child-process.js'
 
 export interface StartHubOptions {
   role?: ProcessRole;
+  /** Also run a `worker` process beside the hub (same servers), the production shape. */
+  separateWorker?: boolean;
   /** Existing servers; whichever is missing, the hub starts locally under its temporary DATA_DIR. */
   databaseUrl?: string;
   redisUrl?: string;
@@ -38,6 +40,8 @@ export type HubLogLine = Record<string, unknown> & { level?: string; message?: s
 export interface HubProcess {
   url: string;
   pid: number;
+  /** The separate worker process, when one was asked for. */
+  workerPid?: number;
   mode: 'zero-config' | 'urls';
   dataDir: string;
   /** Where the hub's data lives; in zero-config mode its local server, reachable only while the hub runs. */
@@ -82,9 +86,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
   };
 
   let child: NodeChild | undefined;
+  let worker: NodeChild | undefined;
   let stopped: Promise<HubStopResult> | undefined;
   const stop = (): Promise<HubStopResult> => {
     stopped ??= (async () => {
+      // The worker first: the hub owns the local servers the worker uses.
+      await worker?.stop(options.stopTimeoutMs ?? 45_000);
       const result = child ? await child.stop(options.stopTimeoutMs ?? 45_000) : { code: null, signal: null, killed: false };
       const orphansStopped = result.killed ? await stopOrphanedServers(dataDir) : 0;
       await rm(dataDir, { recursive: true, force: true }).catch((error: unknown) => {
@@ -131,11 +138,15 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
       await sleep(100, options.signal);
     }
     const { tenantId, apiKey } = tenant;
+    if (options.separateWorker) {
+      worker = new NodeChild({ script: 'src/main.ts', args: ['worker'], env, detached: true, onLine: () => undefined });
+    }
 
     const databaseUrl = options.databaseUrl ?? (await localDatabaseUrl(dataDir, localPostgresPort));
     return {
       url,
       pid: child.pid,
+      workerPid: worker?.pid,
       mode: options.databaseUrl || options.redisUrl ? 'urls' : 'zero-config',
       dataDir,
       databaseUrl,
