@@ -15,6 +15,7 @@ import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
+import { streamsRouter } from './routes/streams.js';
 import { tokensRouter } from './routes/tokens.js';
 import { startRealtimeDelivery } from './realtime/delivery.js';
 import { createSocketServer } from './realtime/socket-server.js';
@@ -46,16 +47,17 @@ export async function startHub(context: AppContext): Promise<Hub> {
   lifecycle.defer('rate-limit redis', async () => void (await limiterRedis.quit()));
   const limits = new RateLimits(limiterRedis, config);
   const writer = new EventWriter(sql, users, logger);
-  const routers = [
-    tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
-    eventsRouter({ db, verifiers, users, writer, limits }),
-    docsRouter(),
-  ];
 
   const server = http.createServer();
   const adapterRedis = createRedis(context.redisUrl, 'blocking', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
   const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer, sql });
+  const routers = [
+    tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
+    eventsRouter({ db, verifiers, users, writer, limits }),
+    streamsRouter({ verifiers, limits, io }),
+    docsRouter(),
+  ];
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
   server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
 

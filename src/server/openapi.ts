@@ -3,6 +3,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteCo
 import { z } from 'zod';
 import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
 import { problemSchema, type Problem } from '../shared/api/problem.js';
+import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../shared/api/streams.js';
 import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../shared/api/tokens.js';
 import { MAX_BODY_BYTES } from './app.js';
 import type { ReadinessReport } from './readiness.js';
@@ -225,6 +226,21 @@ function registerApi(registry: OpenAPIRegistry): void {
     ...authenticated,
     request: { query: listEventsQuerySchema },
     responses: { 200: json('One page of events; pass `next` as `after` for the following page', eventPageSchema, limited), ...problems(400, 401, 403, 429) },
+  });
+  route({
+    method: 'post',
+    path: '/api/v1/streams/{name}/messages',
+    operationId: 'publishStreamMessage',
+    tags: ['streams'],
+    summary: 'Broadcast a message to the subscribers of stream:<name>',
+    description:
+      'With the API key or an admin token. Every socket of the tenant subscribed to `stream:<name>` receives `stream:message` `{stream, data, at}`, on every hub node. Live only: messages are not stored.',
+    ...authenticated,
+    request: {
+      params: z.object({ name: z.string().regex(STREAM_NAME).meta({ example: 'news' }) }),
+      body: jsonBody(streamMessageRequestSchema, { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } }),
+    },
+    responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
   });
 }
 

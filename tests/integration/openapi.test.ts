@@ -151,7 +151,7 @@ describe('OpenAPI document and docs UI', () => {
       .filter(({ operation }) => (operation.security ?? []).length > 0)
       .map(({ name }) => name)
       .sort();
-    expect(secured).toEqual(['GET /api/v1/events', 'POST /api/v1/events', 'POST /api/v1/tokens']);
+    expect(secured).toEqual(['GET /api/v1/events', 'POST /api/v1/events', 'POST /api/v1/streams/{name}/messages', 'POST /api/v1/tokens']);
   });
 
   it('serves Swagger UI at /docs under the default CSP, with no inline script', async () => {

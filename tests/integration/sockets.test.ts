@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import { mintTokens } from '../support/api-client.js';
+import { apiRequest, mintTokens } from '../support/api-client.js';
 import { connected, openSocket, refusedWith, type TestSocket } from '../support/socket-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 
@@ -90,6 +90,38 @@ describe('authenticated sockets', () => {
     expect(await keptSocket.emitWithAck('subscribe', { room: 'stream:still-here' })).toMatchObject({ ok: true });
     expect(await idleSocket.emitWithAck('subscribe', { room: 'stream:too-late' })).toMatchObject({ ok: false, error: { code: 'token_expired' } });
     await idleGone;
+  });
+
+  it('broadcasts a published stream message to that tenant\'s subscribers only', async () => {
+    const other = await createTenant(hub.context.database.db, { name: 'other-tenant', actor: 'test' });
+    const [reader, idler, outsider] = await Promise.all([
+      mintTokens(hub.url, tenant.apiKey, { userId: 'reader' }),
+      mintTokens(hub.url, tenant.apiKey, { userId: 'idler' }),
+      mintTokens(hub.url, other.apiKey, { userId: 'reader' }),
+    ]);
+    const readerSocket = open(reader.accessToken);
+    const idlerSocket = open(idler.accessToken);
+    const outsiderSocket = open(outsider.accessToken);
+    await Promise.all([connected(readerSocket), connected(idlerSocket), connected(outsiderSocket)]);
+    await readerSocket.emitWithAck('subscribe', { room: 'stream:news' });
+    await outsiderSocket.emitWithAck('subscribe', { room: 'stream:news' });
+    const strays: unknown[] = [];
+    idlerSocket.on('stream:message', (message) => strays.push(message));
+    outsiderSocket.on('stream:message', (message) => strays.push(message));
+    const received = new Promise((resolve) => readerSocket.once('stream:message', resolve));
+
+    const published = await apiRequest(hub.url, 'POST', '/api/v1/streams/news/messages', { token: tenant.apiKey, body: { data: { headline: 'hello' } } });
+    expect(published.status).toBe(202);
+    const message = (await received) as { stream: string; data: unknown; at: string };
+    expect(message).toMatchObject({ stream: 'stream:news', data: { headline: 'hello' } });
+    expect(Date.parse(message.at)).toBeLessThanOrEqual(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(strays).toEqual([]);
+
+    const byMember = await apiRequest(hub.url, 'POST', '/api/v1/streams/news/messages', { token: reader.accessToken, body: { data: {} } });
+    expect(byMember.status).toBe(403);
+    const badName = await apiRequest(hub.url, 'POST', '/api/v1/streams/Bad%20Name/messages', { token: tenant.apiKey, body: { data: {} } });
+    expect(badName.status).toBe(400);
   });
 
   it('rate limits a flood of client events and stays healthy', async () => {

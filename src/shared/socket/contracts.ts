@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { UserRole } from '../db/schema.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
+import { STREAM_NAME } from '../api/streams.js';
+import type { StreamMessage } from '../api/streams.js';
 import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updates.js';
 
 /**
@@ -20,7 +22,7 @@ export interface ConnectErrorData {
 }
 
 /** Rooms a client may ask for: `dashboard` (admins) and `stream:<name>` within its own tenant. */
-export const STREAM_ROOM = /^stream:[a-z0-9][a-z0-9_.:-]{0,63}$/;
+export const STREAM_ROOM = new RegExp(`^stream:${STREAM_NAME.source.slice(1)}`);
 export const roomRequestSchema = z.object({ room: z.string().max(80) }).strict();
 export const refreshRequestSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
 export const trackRequestSchema = eventInputSchema;
@@ -30,6 +32,8 @@ type UserUpdateEvents = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) 
 export interface ServerToClientEvents extends UserUpdateEvents {
   /** The token expired without an `auth:refresh`; the server disconnects right after. */
   'session:expired': (notice: { reason: 'token_expired' }) => void;
+  /** A message published to a `stream:<name>` room the socket subscribed to. */
+  'stream:message': (message: StreamMessage) => void;
 }
 
 /** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */

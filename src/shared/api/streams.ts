@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { isStorableJson, STORABLE_JSON } from './common.js';
+
+export const STREAM_NAME = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
+export const MAX_STREAM_MESSAGE_BYTES = 8 * 1024;
+
+export const streamMessageRequestSchema = z
+  .object({
+    data: z
+      .record(z.string(), z.unknown())
+      .refine((data) => Buffer.byteLength(JSON.stringify(data)) <= MAX_STREAM_MESSAGE_BYTES, {
+        message: `must be at most ${MAX_STREAM_MESSAGE_BYTES} bytes as JSON`,
+      })
+      .refine(isStorableJson, STORABLE_JSON),
+  })
+  .strict()
+  .meta({ id: 'StreamMessageRequest', example: { data: { headline: 'Double points this weekend' } } });
+
+export const streamMessageResponseSchema = z
+  .object({ stream: z.string(), at: z.string() })
+  .meta({ id: 'StreamMessageAccepted', example: { stream: 'stream:news', at: '2026-11-22T08:30:00.000Z' } });
+
+/** What subscribers of `stream:<name>` receive. Live only: a stream message is not stored. */
+export interface StreamMessage {
+  stream: string;
+  data: Record<string, unknown>;
+  /** Server time of publication, for latency measurement and ordering. */
+  at: string;
+}
