@@ -17,6 +17,7 @@ import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { streamsRouter } from './routes/streams.js';
 import { tokensRouter } from './routes/tokens.js';
+import { startDashboard } from './realtime/dashboard.js';
 import { startRealtimeDelivery } from './realtime/delivery.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import type { PulseServer } from './realtime/types.js';
@@ -71,6 +72,8 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const delivery = startRealtimeDelivery({ io, redisUrl: context.redisUrl, prefix: context.queues.prefix, logger });
   lifecycle.defer('realtime delivery', () => delivery.close());
+  const dashboard = startDashboard({ io, redis: limiterRedis, sql, queues: context.queues, prefix: config.REDIS_PREFIX, logger });
+  lifecycle.defer('dashboard metrics', () => dashboard.close());
 
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;

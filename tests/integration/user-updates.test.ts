@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pruneUserUpdates } from '../../src/shared/repositories/user-updates.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { DashboardMetrics } from '../../src/shared/socket/contracts.js';
 import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
@@ -80,5 +81,38 @@ describe('per-user updates', () => {
     expect(await socket.emitWithAck('sync', { after: 0 })).toEqual({ ok: true, updates: [], seq: 3, complete: false });
     const recent = await socket.emitWithAck('sync', { after: 2 });
     expect(recent).toMatchObject({ ok: true, seq: 3, complete: true });
+  });
+
+  it('sends an admin dashboard metrics at most once a second that reflect posted events', async () => {
+    const admin = await mintTokens(hub.url, tenant.apiKey, { userId: 'ops', role: 'admin' });
+    const member = await mintTokens(hub.url, tenant.apiKey, { userId: 'watched' });
+    const adminSocket = openSocket(hub.url, admin.accessToken);
+    const memberSocket = openSocket(hub.url, member.accessToken);
+    sockets.push(adminSocket, memberSocket);
+    await Promise.all([connected(adminSocket), connected(memberSocket)]);
+    const metrics: DashboardMetrics[] = [];
+    adminSocket.on('dashboard:metrics', (snapshot) => metrics.push(snapshot));
+    const memberGot: unknown[] = [];
+    memberSocket.on('dashboard:metrics', (snapshot) => memberGot.push(snapshot));
+    expect(await adminSocket.emitWithAck('subscribe', { room: 'dashboard' })).toMatchObject({ ok: true });
+
+    const firstTick = Date.now();
+    while (metrics.length === 0 && Date.now() - firstTick < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = metrics.at(-1);
+    expect(before).toBeDefined();
+    for (let i = 0; i < 3; i += 1) await postEvents(hub.url, tenant.apiKey, { type: 'page.viewed', userId: 'watched' });
+    const windowStart = Date.now();
+    const countBefore = metrics.length;
+    await new Promise((resolve) => setTimeout(resolve, 3_200));
+
+    const during = metrics.slice(countBefore);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    expect(during.length).toBeLessThanOrEqual(Math.ceil((Date.now() - windowStart) / 1000) + 1);
+    const latest = metrics.at(-1) as DashboardMetrics;
+    expect(latest.eventsToday).toBe((before as DashboardMetrics).eventsToday + 3);
+    expect(latest.eventsLastMinute).toBeGreaterThanOrEqual(3);
+    expect(latest.connectedUsers).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(latest.queues)).toEqual(expect.arrayContaining(['engagement', 'realtime']));
+    expect(memberGot).toEqual([]);
   });
 });

@@ -34,6 +34,18 @@ export interface ServerToClientEvents extends UserUpdateEvents {
   'session:expired': (notice: { reason: 'token_expired' }) => void;
   /** A message published to a `stream:<name>` room the socket subscribed to. */
   'stream:message': (message: StreamMessage) => void;
+  /** To the tenant's `dashboard` room, at most once per second; latest wins (dropped for a slow client). */
+  'dashboard:metrics': (metrics: DashboardMetrics) => void;
+}
+
+export interface DashboardMetrics {
+  at: string;
+  /** Distinct users with a socket on any hub node (seen within the last 15 seconds). */
+  connectedUsers: number;
+  eventsLastMinute: number;
+  /** Since 00:00 UTC. */
+  eventsToday: number;
+  queues: Record<string, { waiting: number; active: number; delayed: number; failed: number }>;
 }
 
 /** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */

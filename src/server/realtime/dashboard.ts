@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { v7 as uuidv7 } from 'uuid';
+import type { Sql } from '../../shared/db/client.js';
+import { errorFields, type Logger } from '../../shared/logger.js';
+import type { JobQueues } from '../../shared/queues/producer.js';
+import type { DashboardMetrics } from '../../shared/socket/contracts.js';
+import type { PulseServer } from './types.js';
+
+const DASHBOARD_ROOM = /^tenant:([0-9a-f-]{36}):dashboard$/;
+const TENANT_ROOM = /^tenant:([0-9a-f-]{36})$/;
+const PRESENCE_TTL_MS = 15_000;
+const PRESENCE_HEARTBEAT_MS = 5_000;
+
+/** The smallest UUIDv7 of a millisecond: events ids are time-ordered, so `id >= this` is a time range on the index. */
+const firstIdAt = (ms: number) => uuidv7({ msecs: ms, seq: 0, random: new Uint8Array(16) });
+
+export interface DashboardOptions {
+  io: PulseServer;
+  redis: Redis;
+  sql: Sql;
+  queues: JobQueues;
+  prefix: string;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+/**
+ * Each hub node sends `dashboard:metrics` once per interval to the dashboard sockets it holds
+ * itself (`local`), so no metric is sent twice whatever the number of nodes. Presence is shared:
+ * every node heartbeats its connected users into a per-tenant sorted set in Redis. Emits are
+ * volatile: a client that cannot keep up skips ticks instead of queueing them (latest wins).
+ */
+export function startDashboard(options: DashboardOptions) {
+  const { io, redis, sql, queues, logger } = options;
+  const presenceKey = (tenantId: string) => `${options.prefix}:presence:${tenantId}`;
+  const localRooms = (pattern: RegExp) =>
+    [...io.of('/').adapter.rooms.entries()].flatMap(([room, members]) => {
+      const match = pattern.exec(room);
+      return match?.[1] ? [{ tenantId: match[1], members }] : [];
+    });
+
+  async function heartbeat(): Promise<void> {
+    const now = Date.now();
+    const pipeline = redis.pipeline();
+    for (const { tenantId, members } of localRooms(TENANT_ROOM)) {
+      const users = new Set([...members].map((socketId) => io.of('/').sockets.get(socketId)?.data.userId).filter(Boolean));
+      if (users.size === 0) continue;
+      pipeline.zadd(presenceKey(tenantId), ...[...users].flatMap((userId) => [now, userId as string]));
+      pipeline.zremrangebyscore(presenceKey(tenantId), '-inf', now - PRESENCE_TTL_MS);
+      pipeline.pexpire(presenceKey(tenantId), PRESENCE_TTL_MS * 2);
+    }
+    await pipeline.exec();
+  }
+
+  async function metricsFor(tenantId: string, queueCounts: DashboardMetrics['queues']): Promise<DashboardMetrics> {
+    const now = Date.now();
+    const midnight = new Date(now).setUTCHours(0, 0, 0, 0);
+    const [counts] = await sql<{ today: string; last_minute: string }[]>`
+      select count(*) as today, count(*) filter (where id >= ${firstIdAt(now - 60_000)}) as last_minute
+      from events where tenant_id = ${tenantId} and id >= ${firstIdAt(midnight)}`;
+    const connectedUsers = await redis.zcount(presenceKey(tenantId), now - PRESENCE_TTL_MS, '+inf');
+    return {
+      at: new Date(now).toISOString(),
+      connectedUsers,
+      eventsLastMinute: Number(counts?.last_minute ?? 0),
+      eventsToday: Number(counts?.today ?? 0),
+      queues: queueCounts,
+    };
+  }
+
+  async function tick(): Promise<void> {
+    const dashboards = localRooms(DASHBOARD_ROOM);
+    if (dashboards.length === 0) return;
+    const queueCounts: DashboardMetrics['queues'] = Object.fromEntries(
+      await Promise.all(
+        [...queues.queues].map(async ([name, queue]) => {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+          const depth = { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
+          return [name, depth] as const;
+        }),
+      ),
+    );
+    await Promise.all(
+      dashboards.map(async ({ tenantId }) => {
+        io.local.volatile.to(`tenant:${tenantId}:dashboard`).emit('dashboard:metrics', await metricsFor(tenantId, queueCounts));
+      }),
+    );
+  }
+
+  /** Runs `work` every `ms`, never overlapping itself, logging rather than crashing on failure. */
+  const every = (ms: number, name: string, work: () => Promise<void>) => {
+    let running: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      running ??= work()
+        .catch((error: unknown) => void logger.warn(`dashboard ${name} failed`, errorFields(error)))
+        .finally(() => (running = undefined));
+    }, ms);
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  };
+  const stops = [every(options.intervalMs ?? 1_000, 'tick', tick), every(PRESENCE_HEARTBEAT_MS, 'presence', heartbeat)];
+  // A fresh node reports its users at once rather than after the first heartbeat interval.
+  io.on('connection', (socket) => void redis.zadd(presenceKey(socket.data.tenantId), Date.now(), socket.data.userId).catch(() => undefined));
+  return {
+    async close() {
+      await Promise.all(stops.map((stop) => stop()));
+    },
+  };
+}
