@@ -209,14 +209,17 @@ function displayPath(url: string, root: string | undefined): string {
   return root && path.isAbsolute(file) && file.startsWith(root) ? path.relative(root, file) : file;
 }
 
-export function formatProfileSummary(summary: ProfileSummary, options: { topFunctions?: number; topPackages?: number; root?: string } = {}): string {
+export function formatProfileSummary(
+  summary: ProfileSummary,
+  options: { topFunctions?: number; topPackages?: number; root?: string; /** Default `Hub`. */ process?: string } = {},
+): string {
   const name = options.root ? path.relative(options.root, summary.file) : summary.file;
   const span = summary.windowApplied
     ? `${formatNumber(summary.sampledMs / 1000, 1)} s measured window of a ${formatNumber(summary.profileMs / 1000, 1)} s profile`
     : `whole ${formatNumber(summary.profileMs / 1000, 1)} s profile (the measured window did not match its clock)`;
   const busyShare = summary.sampledMs > 0 ? summary.busyMs / summary.sampledMs : 0;
   const header =
-    `Hub CPU profile ${name}: ${span}; busy ${formatNumber(summary.busyMs / 1000, 2)} s (${formatPercent(busyShare)} of one core), ` +
+    `${options.process ?? 'Hub'} CPU profile ${name}: ${span}; busy ${formatNumber(summary.busyMs / 1000, 2)} s (${formatPercent(busyShare)} of one core), ` +
     `idle ${formatNumber(summary.idleMs / 1000, 2)} s. Shares below are of busy time.`;
   const functions = formatTable(
     [

@@ -185,7 +185,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 /** Picked here rather than PORT=0 because the line announcing the real port is an info line, below the benchmark's log level. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);

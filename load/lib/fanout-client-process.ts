@@ -1,0 +1,165 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StreamMessage } from '../../src/shared/api/streams.js';
+import type { AckResponse } from '../../src/shared/socket/contracts.js';
+import { sleep } from './child-process.js';
+import { TIMELINE_BUCKET_MS, type BenchPayload, type ConnectResult, type ConnectTask, type FleetHealth, type FromChild, type ToChild } from './fanout-protocol.js';
+import { MsHistogram } from './ms-histogram.js';
+import { ConnectRefusedError, WireSocket } from './socketio-wire.js';
+
+/**
+ * One process of the client fleet (forked by `ClientFleet`): opens its share of the connections,
+ * times every `stream:message` they receive, and keeps only aggregates, which it streams to the
+ * parent over IPC (receipts per broadcast every 50 ms, histograms and timelines on request).
+ */
+
+export const fleetChildScript = fileURLToPath(import.meta.url);
+
+/** The child side: its share of the connections, and the receipts they get. */
+function runFleetChild(): void {
+  const send = (message: FromChild) => process.send?.(message);
+  const sockets: WireSocket[] = [];
+  const phases = new Map<string, { receipts: number; send: MsHistogram; server: MsHistogram; timeline: Map<number, number>; firstAt: number; lastAt: number }>();
+  const health: FleetHealth = { closedUnexpectedly: 0, sessionExpired: 0, otherEvents: 0, malformed: 0 };
+  let fresh = new Map<number, number>();
+  let closing = false;
+
+  const onEvent = (name: string, args: unknown[]) => {
+    if (name !== 'stream:message') {
+      health.otherEvents += 1;
+      if (name === 'session:expired') health.sessionExpired += 1;
+      return;
+    }
+    const now = Date.now();
+    const message = args[0] as StreamMessage | undefined;
+    const data = message?.data as Partial<BenchPayload> | undefined;
+    if (!message || typeof data?.phase !== 'string' || typeof data.seq !== 'number' || typeof data.sentAt !== 'number') {
+      health.malformed += 1;
+      return;
+    }
+    let phase = phases.get(data.phase);
+    if (!phase) {
+      phase = { receipts: 0, send: new MsHistogram(), server: new MsHistogram(), timeline: new Map(), firstAt: now, lastAt: now };
+      phases.set(data.phase, phase);
+    }
+    phase.receipts += 1;
+    phase.lastAt = now;
+    phase.send.add(now - data.sentAt);
+    phase.server.add(now - Date.parse(message.at));
+    const bucket = now - (now % TIMELINE_BUCKET_MS);
+    phase.timeline.set(bucket, (phase.timeline.get(bucket) ?? 0) + 1);
+    fresh.set(data.seq, (fresh.get(data.seq) ?? 0) + 1);
+  };
+
+  setInterval(() => {
+    if (fresh.size === 0) return;
+    send({ type: 'receipts', counts: [...fresh] });
+    fresh = new Map();
+  }, 50).unref();
+
+  const connectAll = async (task: ConnectTask): Promise<ConnectResult> => {
+    const started = performance.now();
+    const result: ConnectResult = { attempted: task.count, connected: 0, ready: 0, failures: {}, elapsedMs: 0 };
+    let failed = 0;
+    const failure = (reason: string) => {
+      failed += 1;
+      result.failures[reason] = (result.failures[reason] ?? 0) + 1;
+    };
+    const openOne = async (index: number) => {
+      const token = task.tokens?.[index % task.tokens.length];
+      let socket: WireSocket;
+      try {
+        socket = await WireSocket.open({
+          baseUrl: task.baseUrl,
+          protocol: task.protocol,
+          auth: token === undefined ? undefined : { token },
+          timeoutMs: task.timeoutMs,
+          onEvent,
+          onClose: () => {
+            if (!closing) health.closedUnexpectedly += 1;
+          },
+        });
+      } catch (error) {
+        failure(failureReason(error));
+        return;
+      }
+      sockets.push(socket);
+      result.connected += 1;
+      if (task.room === undefined) {
+        result.ready += 1;
+        return;
+      }
+      try {
+        const ack = (await socket.emitWithAck('subscribe', { room: task.room }, task.timeoutMs)) as AckResponse<{ room: string }>;
+        if (ack.ok) result.ready += 1;
+        else failure(`subscribe refused ${ack.error.code}`);
+      } catch {
+        failure('subscribe without ack');
+      }
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < task.count) await openOne(task.first + next++);
+    };
+    const progress = setInterval(() => send({ type: 'progress', connected: result.connected, failed }), 1_000);
+    try {
+      await Promise.all(Array.from({ length: Math.min(task.concurrency, task.count) }, lane));
+    } finally {
+      clearInterval(progress);
+    }
+    send({ type: 'progress', connected: result.connected, failed });
+    return { ...result, elapsedMs: performance.now() - started };
+  };
+
+  const closeAll = async () => {
+    closing = true;
+    for (const socket of sockets) socket.close();
+    // The closing handshakes need the loop for a moment; then go, whatever is left.
+    await sleep(1_000);
+    process.exit(0);
+  };
+
+  process.on('message', (raw: unknown) => {
+    const message = raw as ToChild;
+    switch (message.type) {
+      case 'connect':
+        void connectAll(message.task).then((result) => send({ type: 'connected', result }));
+        return;
+      case 'report': {
+        const phase = phases.get(message.phase);
+        send({
+          type: 'report',
+          id: message.id,
+          health,
+          phase: phase
+            ? {
+                receipts: phase.receipts,
+                sendLatency: phase.send.entries(),
+                serverLatency: phase.server.entries(),
+                timeline: [...phase.timeline],
+                firstAt: phase.firstAt,
+                lastAt: phase.lastAt,
+              }
+            : { receipts: 0, sendLatency: [], serverLatency: [], timeline: [], firstAt: 0, lastAt: 0 },
+        });
+        return;
+      }
+      case 'close':
+        void closeAll();
+        return;
+    }
+  });
+  // The benchmark is gone (even killed): nothing left to measure for.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
+
+function failureReason(error: unknown): string {
+  if (error instanceof ConnectRefusedError) return `connect_error ${error.code}`;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code) return `ws ${code}`;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 60 ? `${message.slice(0, 57)}...` : message;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fleetChildScript && process.send) runFleetChild();

@@ -1,0 +1,151 @@
+import type { StreamMessage } from '../../src/shared/api/streams.js';
+import type { TokenPair } from '../../src/shared/api/tokens.js';
+import type { BenchPayload } from './fanout-protocol.js';
+import type { HubProcess } from './hub-process.js';
+import type { ProcessGroup } from './proc-cpu.js';
+import { withChildren } from './proc-cpu.js';
+import { fetchMetrics } from './prom-metrics.js';
+import { collectGarbage } from './remote-gc.js';
+import { WS_STATS_PATH, type WsBroadcastServer, type WsServerStats } from './ws-broadcast-server.js';
+
+/**
+ * The two servers the fan-out benchmark drives, behind one shape: where clients connect and how
+ * they speak, how a broadcast is published (the same request for both), and how the server
+ * process's memory is read (the hub's Prometheus metrics, the baseline's /stats).
+ */
+
+export const BENCH_STREAM = 'bench';
+export const BENCH_ROOM = `stream:${BENCH_STREAM}`;
+
+export interface MemorySample {
+  heapUsedBytes: number;
+  rssBytes: number;
+  /** Connections the server itself counts. */
+  connections: number;
+}
+
+export interface FanoutTarget {
+  name: string;
+  /** `http://host:port`. */
+  url: string;
+  wsUrl: string;
+  protocol: 'socket.io' | 'raw';
+  tokens?: readonly string[];
+  room?: string;
+  /** Bearer credential for publishing, if the server checks one. */
+  apiKey?: string;
+  memory(): Promise<MemorySample>;
+  /** A full GC in the server process (through its inspector), when it was started with one. */
+  collectGarbage?: () => Promise<void>;
+  /** The server side's processes, for CPU accounting. */
+  processGroups(): Promise<ProcessGroup[]>;
+}
+
+export function hubTarget(hub: HubProcess, tokens: readonly string[], inspectPort?: number): FanoutTarget {
+  return {
+    name: 'hub',
+    url: hub.url,
+    wsUrl: hub.url.replace(/^http:/, 'ws:'),
+    protocol: 'socket.io',
+    tokens,
+    room: BENCH_ROOM,
+    apiKey: hub.apiKey,
+    async memory() {
+      const metrics = await fetchMetrics(`${hub.url}/metrics`);
+      const value = (name: string) => metrics.get(name) ?? Number.NaN;
+      return {
+        heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+        rssBytes: value('process_resident_memory_bytes'),
+        connections: value('socketio_connected_sockets'),
+      };
+    },
+    ...(inspectPort ? { collectGarbage: () => collectGarbage(inspectPort) } : {}),
+    async processGroups() {
+      const servers = await hub.localServerPids();
+      return [
+        { name: 'hub (node, role hub)', pids: () => Promise.resolve([hub.pid]) },
+        ...(servers.redis ? [{ name: 'redis-server', pids: () => Promise.resolve([servers.redis as number]) }] : []),
+        ...(servers.postgres ? [{ name: 'postgres (postmaster + backends)', pids: () => withChildren(servers.postgres) }] : []),
+      ];
+    },
+  };
+}
+
+export function baselineTarget(server: WsBroadcastServer, inspectPort?: number): FanoutTarget {
+  return {
+    name: 'ws baseline',
+    url: server.url,
+    wsUrl: server.wsUrl,
+    protocol: 'raw',
+    async memory() {
+      const response = await fetch(`${server.url}${WS_STATS_PATH}`, { signal: AbortSignal.timeout(5_000) });
+      const stats = (await response.json()) as WsServerStats;
+      return { heapUsedBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes, connections: stats.clients };
+    },
+    ...(inspectPort ? { collectGarbage: () => collectGarbage(inspectPort) } : {}),
+    processGroups: () => Promise.resolve([{ name: 'ws baseline server (node)', pids: () => Promise.resolve([server.pid]) }]),
+  };
+}
+
+export interface PublishOutcome {
+  status: number;
+  /** The server's publication time, from the 202 answer. */
+  at?: string;
+  body?: string;
+}
+
+/** `POST /api/v1/streams/bench/messages` with `{ data }`; never throws (a network error is status 0). */
+export async function publish(target: FanoutTarget, data: BenchPayload): Promise<PublishOutcome> {
+  try {
+    const response = await fetch(`${target.url}/api/v1/streams/${BENCH_STREAM}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}) },
+      body: JSON.stringify({ data }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await response.text();
+    if (response.status !== 202) return { status: response.status, body: body.slice(0, 300) };
+    return { status: 202, at: (JSON.parse(body) as Pick<StreamMessage, 'at'>).at };
+  } catch (error) {
+    return { status: 0, body: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export interface MintedTokens {
+  tokens: string[];
+  expiresInSeconds: number;
+  /** Refusals by status, with the first body of each. */
+  refusals: Record<string, { count: number; body: string }>;
+  elapsedMs: number;
+}
+
+/** One access token per user `bench-<i>`, minted with the tenant API key, a few requests at a time. */
+export async function mintTokens(hub: HubProcess, users: number, concurrency = 8): Promise<MintedTokens> {
+  const started = performance.now();
+  const tokens: string[] = [];
+  const refusals: MintedTokens['refusals'] = {};
+  let expiresInSeconds = Number.NaN;
+  let next = 0;
+  const lane = async () => {
+    while (next < users) {
+      const userId = `bench-${next++}`;
+      const response = await fetch(`${hub.url}/api/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.apiKey}` },
+        body: JSON.stringify({ userId }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = await response.text();
+      if (response.status === 201) {
+        const pair = JSON.parse(body) as TokenPair;
+        tokens.push(pair.accessToken);
+        expiresInSeconds = pair.expiresIn;
+        continue;
+      }
+      const refusal = (refusals[String(response.status)] ??= { count: 0, body: body.slice(0, 300) });
+      refusal.count += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, users) }, lane));
+  return { tokens, expiresInSeconds, refusals, elapsedMs: performance.now() - started };
+}
