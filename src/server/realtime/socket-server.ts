@@ -85,6 +85,11 @@ export function createSocketServer(httpServer: http.Server, deps: SocketServerDe
     // Short blips are replayed by Socket.IO itself; anything longer is recovered by `sync`.
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true },
   });
+  // Memory per connection matters at 10k+ sockets: nothing here reads the upgrade request after
+  // the handshake, so do not keep it (and its headers) alive for the socket's lifetime.
+  io.engine.on('connection', (raw: { request: unknown }) => {
+    raw.request = null;
+  });
   io.use(authenticateHandshake(deps.accessTokens));
   const limitClientEvents = clientEventLimiter(config, logger);
   const expiryTimers = new WeakMap<PulseSocket, NodeJS.Timeout>();
