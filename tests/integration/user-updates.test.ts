@@ -41,11 +41,17 @@ describe('per-user updates', () => {
     await sql?.end();
   });
 
-  it('pushes activity:recorded for each ingested event with a seq that grows by exactly one', async () => {
-    const user = await mintTokens(hub.url, tenant.apiKey, { userId: 'live' });
-    const socket = openSocket(hub.url, user.accessToken);
+  /** A connected socket for a user of this file's tenant, closed after the test. */
+  async function connectAs(userId: string, role?: 'admin') {
+    const tokens = await mintTokens(hub.url, tenant.apiKey, { userId, ...(role ? { role } : {}) });
+    const socket = openSocket(hub.url, tokens.accessToken);
     sockets.push(socket);
     await connected(socket);
+    return { socket, tokens };
+  }
+
+  it('pushes activity:recorded for each ingested event with a seq that grows by exactly one', async () => {
+    const { socket } = await connectAs('live');
     const updates = collect(socket, 5);
     const posted = [];
     for (let i = 0; i < 5; i += 1) posted.push(await postEvents(hub.url, tenant.apiKey, { type: 'drill.done', userId: 'live', value: i }));
@@ -68,10 +74,7 @@ describe('per-user updates', () => {
   });
 
   it('tells a client that fell behind the retention to reload its snapshot', async () => {
-    const user = await mintTokens(hub.url, tenant.apiKey, { userId: 'laggard' });
-    const socket = openSocket(hub.url, user.accessToken);
-    sockets.push(socket);
-    await connected(socket);
+    const { socket, tokens: user } = await connectAs('laggard');
     const updates = collect(socket, 3);
     for (let i = 0; i < 3; i += 1) await postEvents(hub.url, tenant.apiKey, { type: 'drill.done', userId: 'laggard' });
     await updates;
@@ -84,12 +87,7 @@ describe('per-user updates', () => {
   });
 
   it('sends an admin dashboard metrics at most once a second that reflect posted events', async () => {
-    const admin = await mintTokens(hub.url, tenant.apiKey, { userId: 'ops', role: 'admin' });
-    const member = await mintTokens(hub.url, tenant.apiKey, { userId: 'watched' });
-    const adminSocket = openSocket(hub.url, admin.accessToken);
-    const memberSocket = openSocket(hub.url, member.accessToken);
-    sockets.push(adminSocket, memberSocket);
-    await Promise.all([connected(adminSocket), connected(memberSocket)]);
+    const [{ socket: adminSocket }, { socket: memberSocket }] = await Promise.all([connectAs('ops', 'admin'), connectAs('watched')]);
     const metrics: DashboardMetrics[] = [];
     adminSocket.on('dashboard:metrics', (snapshot) => metrics.push(snapshot));
     const memberGot: unknown[] = [];
