@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { apiRequest, mintTokens } from '../support/api-client.js';
 import { connected, openSocket, refusedWith, type TestSocket } from '../support/socket-client.js';
@@ -44,6 +45,8 @@ describe('authenticated sockets', () => {
       expect(answer).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }
     expect(await socket.emitWithAck('subscribe', { room: 42 } as never)).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    const unknown = await (socket as unknown as Socket).emitWithAck('teleport', { to: 'mars' });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'unknown_event', message: expect.stringContaining('teleport') } });
   });
 
   it('lets an admin into the dashboard room', async () => {

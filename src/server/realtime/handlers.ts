@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { errorFields, type Logger } from '../../shared/logger.js';
-import type { AckResponse, SocketErrorCode } from '../../shared/socket/contracts.js';
+import type { Ack, AckResponse, ClientToServerEvents, SocketErrorCode } from '../../shared/socket/contracts.js';
 import { HttpError } from '../http/errors.js';
+import type { PulseSocket } from './types.js';
 
 type Failure = { code: SocketErrorCode; message: string };
 
@@ -28,30 +29,45 @@ function toFailure(error: unknown, logger: Logger): Failure {
   return { code: 'internal', message: 'internal error' };
 }
 
-/** Answers a client event's ack (its last argument, when it sent one) with an error. */
-export function refusePacket(packet: unknown[], code: SocketErrorCode, message: string): void {
-  const ack: unknown = packet.at(-1);
-  if (typeof ack === 'function') (ack as (response: AckResponse) => void)({ ok: false, error: { code, message } });
+/** One client event's handler: its payload schema and what it does for the socket that sent it. */
+export interface ClientEventHandler<S extends z.ZodType = z.ZodType, R extends object = object> {
+  schema: S;
+  run: (socket: PulseSocket, payload: z.infer<S>) => Promise<R> | R;
+}
+
+export const clientEvent = <S extends z.ZodType, R extends object>(schema: S, run: (socket: PulseSocket, payload: z.infer<S>) => Promise<R> | R): ClientEventHandler<S, R> => ({
+  schema,
+  run,
+});
+
+/** What a client event's ack carries on success, read off the shared contract. */
+type AckResult<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends Ack<infer T> ? T : never;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry keeps its own schema; the table only pins the results
+export type ClientEventTable = { [E in keyof ClientToServerEvents]: ClientEventHandler<any, AckResult<E>> };
+
+function validationMessage(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`).join('; ');
 }
 
 /**
- * Wraps a handler: validates the payload with its zod schema and always answers the ack, with
- * the handler's result or a typed error. A client that sent no ack gets nothing back.
+ * Builds the one function every socket of a server dispatches its client events through
+ * (registered with `socket.onAny`, so it is shared, not a closure per socket and event): the
+ * guard (session and rate checks), then the payload's zod schema, then the handler, and always
+ * an answer to the ack, when the client sent one: the result or a typed error.
  */
-export function handler<S extends z.ZodType, R extends object>(schema: S, logger: Logger, run: (payload: z.infer<S>) => Promise<R> | R) {
-  return (payload: unknown, ack?: unknown) => {
-    const reply = typeof ack === 'function' ? (ack as (response: AckResponse<R>) => void) : () => undefined;
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`).join('; ');
-      reply({ ok: false, error: { code: 'invalid_payload', message } });
-      return;
-    }
-    Promise.resolve()
-      .then(() => run(parsed.data))
-      .then(
-        (result) => reply({ ok: true, ...result }),
-        (error: unknown) => reply({ ok: false, error: toFailure(error, logger) }),
-      );
+export function clientEventDispatcher(table: ClientEventTable, guard: (socket: PulseSocket) => Promise<void>, logger: Logger) {
+  const handlers = new Map<string, ClientEventHandler>(Object.entries(table) as [string, ClientEventHandler][]);
+  return function dispatch(this: PulseSocket, event: string, ...args: unknown[]): void {
+    const ack: unknown = args.at(-1);
+    const reply = typeof ack === 'function' ? (ack as (response: AckResponse) => void) : () => undefined;
+    const fail = (error: unknown) => reply({ ok: false, error: toFailure(error, logger) });
+    const handler = handlers.get(event);
+    guard(this).then(() => {
+      if (!handler) throw new SocketError('unknown_event', `"${event}" is not a client event`);
+      const parsed = handler.schema.safeParse(args[0]);
+      if (!parsed.success) throw new SocketError('invalid_payload', validationMessage(parsed.error));
+      return handler.run(this, parsed.data);
+    }).then((result) => reply({ ok: true, ...result }), fail);
   };
 }

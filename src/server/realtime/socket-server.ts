@@ -23,7 +23,8 @@ import {
 import { AccessTokenError, type AccessTokens } from '../auth/access-tokens.js';
 import { attributeEvents } from '../ingest.js';
 import { clientEventLimiter } from './client-rate-limit.js';
-import { handler, refusePacket, SocketError } from './handlers.js';
+import { clientEvent, clientEventDispatcher, SocketError, type ClientEventTable } from './handlers.js';
+import { isSessionLive, watchSessionExpiry } from './session-expiry.js';
 import { authenticateHandshake } from './handshake.js';
 import type { PulseServer, PulseSocket } from './types.js';
 
@@ -43,16 +44,6 @@ const MAX_SYNC_UPDATES = 1_000;
 
 /** Socket.IO payloads above this are refused, protecting the hub from oversized frames. */
 export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
-/** setTimeout's ceiling; a token living longer is re-checked when this fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/**
- * With connection-state recovery on, Socket.IO sends even a single socket's emits through the
- * adapter (a Redis stream round trip), so an immediate disconnect would overtake the expiry
- * notice. The expired socket leaves every room at once, so nothing else reaches it, and is
- * disconnected after this grace.
- */
-const EXPIRY_NOTICE_GRACE_MS = 1_000;
-
 /** Maps a client's room name to the internal, tenant-scoped room, or refuses it. */
 function resolveRoom(socket: PulseSocket, room: string): string {
   if (room === 'dashboard') {
@@ -61,18 +52,6 @@ function resolveRoom(socket: PulseSocket, room: string): string {
   }
   if (STREAM_ROOM.test(room)) return rooms.stream(socket.data.tenantId, room);
   throw new SocketError('forbidden', `room "${room}" cannot be subscribed to`);
-}
-
-function scheduleExpiry(socket: PulseSocket, timers: WeakMap<PulseSocket, NodeJS.Timeout>): void {
-  clearTimeout(timers.get(socket));
-  const remaining = socket.data.expiresAt - Date.now();
-  if (remaining <= 0) {
-    for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
-    socket.emit('session:expired', { reason: 'token_expired' });
-    timers.set(socket, setTimeout(() => socket.disconnect(), EXPIRY_NOTICE_GRACE_MS));
-    return;
-  }
-  timers.set(socket, setTimeout(() => scheduleExpiry(socket, timers), Math.min(remaining, MAX_TIMER_MS)));
 }
 
 export function createSocketServer(httpServer: http.Server, deps: SocketServerDeps): PulseServer {
@@ -92,60 +71,49 @@ export function createSocketServer(httpServer: http.Server, deps: SocketServerDe
   });
   io.use(authenticateHandshake(deps.accessTokens));
   const limitClientEvents = clientEventLimiter(config, logger);
-  const expiryTimers = new WeakMap<PulseSocket, NodeJS.Timeout>();
+  const guard = async (socket: PulseSocket) => {
+    if (!isSessionLive(socket)) throw new SocketError('token_expired', 'the session has expired: refresh the token and reconnect');
+    await limitClientEvents(socket);
+  };
+  const dispatch = clientEventDispatcher(clientEvents(deps), guard, logger);
+  const expiry = watchSessionExpiry(io);
+  httpServer.once('close', () => expiry.close());
 
   io.on('connection', (socket) => {
-    const { tenantId, userId } = socket.data;
-    if (!socket.recovered) void socket.join([rooms.user(userId), rooms.tenant(tenantId)]);
-    scheduleExpiry(socket, expiryTimers);
-    socket.on('disconnect', () => clearTimeout(expiryTimers.get(socket)));
-    socket.use((packet, next) => {
-      if (socket.data.expiresAt > Date.now()) next();
-      else refusePacket(packet, 'token_expired', 'the session has expired: refresh the token and reconnect');
-    });
-    limitClientEvents(socket);
-
-    socket.on(
-      'subscribe',
-      handler(roomRequestSchema, logger, async ({ room }) => {
-        await socket.join(resolveRoom(socket, room));
-        return { room };
-      }),
-    );
-    socket.on(
-      'unsubscribe',
-      handler(roomRequestSchema, logger, async ({ room }) => {
-        await socket.leave(resolveRoom(socket, room));
-        return { room };
-      }),
-    );
-    socket.on(
-      'auth:refresh',
-      handler(refreshRequestSchema, logger, async ({ token }) => {
-        const claims = await deps.accessTokens.verify(token).catch((error: unknown) => {
-          throw new SocketError(error instanceof AccessTokenError ? error.code : 'unauthorized', 'the new token is not valid');
-        });
-        if (claims.userId !== userId || claims.tenantId !== tenantId) throw new SocketError('forbidden', 'the new token is for another user');
-        socket.data.role = claims.role;
-        socket.data.expiresAt = claims.expiresAt.getTime();
-        scheduleExpiry(socket, expiryTimers);
-        return { expiresAt: claims.expiresAt.toISOString() };
-      }),
-    );
-    socket.on(
-      'sync',
-      handler(syncRequestSchema, logger, ({ after }) => updatesSince(deps.sql, userId, after, MAX_SYNC_UPDATES)),
-    );
-    socket.on(
-      'track',
-      handler(trackRequestSchema, logger, async (event) => {
-        const principal = { kind: 'user' as const, tenantId, userId, role: socket.data.role, expiresAt: new Date(socket.data.expiresAt) };
-        const inputs = await attributeEvents(deps.users, principal, { events: [event], pathPrefix: () => '' });
-        const [accepted] = await deps.writer.write(tenantId, inputs);
-        if (!accepted) throw new Error('the event writer accepted nothing');
-        return { accepted };
-      }),
-    );
+    if (!socket.recovered) void socket.join([rooms.user(socket.data.userId), rooms.tenant(socket.data.tenantId)]);
+    socket.onAny(dispatch);
   });
   return io;
+}
+
+/** What each client event does; `this`-free, so every socket shares them. */
+function clientEvents(deps: SocketServerDeps): ClientEventTable {
+  return {
+    subscribe: clientEvent(roomRequestSchema, async (socket, { room }) => {
+      await socket.join(resolveRoom(socket, room));
+      return { room };
+    }),
+    unsubscribe: clientEvent(roomRequestSchema, async (socket, { room }) => {
+      await socket.leave(resolveRoom(socket, room));
+      return { room };
+    }),
+    'auth:refresh': clientEvent(refreshRequestSchema, async (socket, { token }) => {
+      const claims = await deps.accessTokens.verify(token).catch((error: unknown) => {
+        throw new SocketError(error instanceof AccessTokenError ? error.code : 'unauthorized', 'the new token is not valid');
+      });
+      if (claims.userId !== socket.data.userId || claims.tenantId !== socket.data.tenantId) throw new SocketError('forbidden', 'the new token is for another user');
+      socket.data.role = claims.role;
+      socket.data.expiresAt = claims.expiresAt.getTime();
+      return { expiresAt: claims.expiresAt.toISOString() };
+    }),
+    sync: clientEvent(syncRequestSchema, (socket, { after }) => updatesSince(deps.sql, socket.data.userId, after, MAX_SYNC_UPDATES)),
+    track: clientEvent(trackRequestSchema, async (socket, event) => {
+      const { tenantId, userId, role, expiresAt } = socket.data;
+      const principal = { kind: 'user' as const, tenantId, userId, role, expiresAt: new Date(expiresAt) };
+      const inputs = await attributeEvents(deps.users, principal, { events: [event], pathPrefix: () => '' });
+      const [accepted] = await deps.writer.write(tenantId, inputs);
+      if (!accepted) throw new Error('the event writer accepted nothing');
+      return { accepted };
+    }),
+  };
 }

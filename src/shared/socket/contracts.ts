@@ -10,7 +10,7 @@ import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updat
  * Every client event carries an ack; every ack is `{ ok: true, ... }` or `{ ok: false, error }`.
  */
 
-export const socketErrorCodes = ['invalid_payload', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'internal'] as const;
+export const socketErrorCodes = ['invalid_payload', 'unknown_event', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'internal'] as const;
 export type SocketErrorCode = (typeof socketErrorCodes)[number];
 
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: SocketErrorCode; message: string } };
