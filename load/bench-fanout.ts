@@ -8,18 +8,19 @@ import { findProfiles, formatProfileSummary, summarizeCpuProfile, type ProfileSu
 import { ClientFleet } from './lib/fanout-clients.js';
 import { formatBroadcasts, formatComparison, formatCpu, formatVerdicts, judge, ratios } from './lib/fanout-report.js';
 import { FanoutRun, type FanoutSettings, type TargetFigures } from './lib/fanout-run.js';
-import { baselineTarget, hubTarget, mintTokens, type FanoutTarget, type MintedTokens } from './lib/fanout-targets.js';
+import { BASELINE_NAMES, baselineTarget, hubTarget, mintTokens, type FanoutTarget, type MintedTokens } from './lib/fanout-targets.js';
 import { ensureFds, planFds, type FdPlan } from './lib/fd-limit.js';
 import { freePort, startHub } from './lib/hub-process.js';
 import { inspectFlag } from './lib/remote-gc.js';
 import { formatNumber } from './lib/table.js';
-import { startWsBroadcastServer } from './lib/ws-broadcast-server.js';
+import { startBaselineServer, type BaselineKind } from './lib/baseline-server.js';
 
 /**
  * `npm run bench:fanout`: N raw WebSocket clients speaking Socket.IO subscribe to one stream on a
  * real hub; the benchmark measures the hub's memory per connection, how fast one broadcast reaches
- * all of them, and deliveries per second under a steady publishing rate, against a bare `ws`
- * broadcast server driven the same way in the same run.
+ * all of them, and deliveries per second under a steady publishing rate, against two baselines
+ * driven the same way in the same run: a bare `ws` broadcast server (the least any server can
+ * do) and vanilla Socket.IO (the floor of the library the hub is built on).
  */
 
 const usage = `Usage: npm run bench:fanout -- [options]
@@ -32,7 +33,7 @@ const usage = `Usage: npm run bench:fanout -- [options]
   --users <n>                access tokens minted, shared round-robin by the connections (default 200)
   --client-processes <n>     processes the clients are spread over (default: available cores, ${os.availableParallelism()})
   --connect-concurrency <n>  connections opened at once (default 200)
-  --skip-baseline            measure the hub only
+  --skip-baseline            measure the hub only (no bare ws, no bare socket.io)
   --no-forced-gc             sample memory without forcing a full GC first (servers start without --inspect)
   --cpu-prof                 profile the hub and the baseline server; print where their CPU goes in the sustained phase
   --out <file>               results JSON (default load/results/fanout.json, fanout-cpu-prof.json with --cpu-prof)
@@ -139,14 +140,15 @@ async function measureTarget(target: FanoutTarget, { settings, fds, signal }: Co
   }
 }
 
-async function runBaseline(context: Context): Promise<ServerRun> {
+async function runBaseline(kind: BaselineKind, context: Context): Promise<ServerRun> {
   const { nodeArgs, inspectPort } = await serverNodeArgs(context);
-  const server = await startWsBroadcastServer({ signal: context.signal, nodeArgs });
+  const server = await startBaselineServer(kind, { signal: context.signal, nodeArgs });
   const forget = guard.lastResort(() => signalProcess(server.pid, 'SIGKILL'));
+  const name = `${BASELINE_NAMES[kind]} server`;
   let figures: TargetFigures;
   try {
-    progress(`ws baseline server at ${server.url} (pid ${server.pid})`);
-    await ensureFds(server.pid, context.fds.perServer, 'the ws baseline server');
+    progress(`${name} at ${server.url} (pid ${server.pid})`);
+    await ensureFds(server.pid, context.fds.perServer, `the ${name}`);
     figures = await measureTarget(baselineTarget(server, inspectPort), context);
   } finally {
     await server.stop();
@@ -202,7 +204,7 @@ async function main(): Promise<number> {
   // Per target: start-up, connecting (generously, ~50 connections/s), memory samples, single
   // broadcasts, the sustained phase and its drain, closing. Past the budget everything is stopped.
   const perTargetSeconds = 180 + settings.connections / 50 + 2 * settings.memorySamples + 25 * (settings.latencyRepeats + 1) + settings.sustainSeconds + 60;
-  const budgetSeconds = Math.ceil((settings.skipBaseline ? 1 : 2) * perTargetSeconds);
+  const budgetSeconds = Math.ceil((settings.skipBaseline ? 1 : 3) * perTargetSeconds);
   guard.arm(budgetSeconds);
   const context: Context = { settings, fds, signal: guard.signal };
 
@@ -228,25 +230,26 @@ async function main(): Promise<number> {
   );
   if (settings.cpuProfile) console.log('CPU profiling is on in both servers: expect lower figures than an unprofiled run.');
 
-  const baselineRun = settings.skipBaseline ? undefined : await runBaseline(context);
+  const wsRun = settings.skipBaseline ? undefined : await runBaseline('ws', context);
+  const socketIoRun = settings.skipBaseline ? undefined : await runBaseline('socket.io', context);
   const hubRun = await runHub(context, hubEnv);
   const hub = hubRun.figures;
-  const baseline = baselineRun?.figures;
-  const both = baseline ? [hub, baseline] : [hub];
+  const baselines = [wsRun, socketIoRun].flatMap((run) => (run ? [run.figures] : []));
+  const all = [hub, ...baselines];
   const verdicts = judge(hub);
 
-  console.log(`\n${formatComparison(hub, baseline)}`);
-  console.log(`\n${formatBroadcasts(both)}`);
+  console.log(`\n${formatComparison(hub, baselines)}`);
+  console.log(`\n${formatBroadcasts(all)}`);
   console.log(`\nTargets (hub):\n${formatVerdicts(verdicts)}`);
   if (hubRun.tokens.minted < settings.users) console.log(`Only ${hubRun.tokens.minted} of ${settings.users} tokens were minted: ${JSON.stringify(hubRun.tokens.refusals)}`);
   if (hubRun.problems > 0) console.log(`The hub logged ${hubRun.problems} warnings/errors.`);
-  for (const figures of both) {
+  for (const figures of all) {
     const cpu = formatCpu(figures);
     if (cpu) console.log(`\n${cpu}`);
   }
   if (hubRun.profile) console.log(`\n${formatProfileSummary(hubRun.profile, { root: repoRoot })}`);
-  if (baselineRun?.profile) {
-    console.log(`\n${formatProfileSummary(baselineRun.profile, { root: repoRoot, process: 'ws baseline server', topFunctions: 8, topPackages: 6 })}`);
+  for (const [kind, run] of [['ws', wsRun], ['socket.io', socketIoRun]] as const) {
+    if (run?.profile) console.log(`\n${formatProfileSummary(run.profile, { root: repoRoot, process: `${BASELINE_NAMES[kind]} server`, topFunctions: 8, topPackages: 6 })}`);
   }
 
   const shown = await writeResults(settings.out, {
@@ -260,14 +263,20 @@ async function main(): Promise<number> {
       fdLimit: { soft: fds.soft, hard: fds.hard },
       hub: { mode: 'zero-config', role: 'hub', logLevel: 'warn', raised },
       clients: 'raw ws (perMessageDeflate off, skipUTF8Validation), Engine.IO v4 / Socket.IO v5 framing by hand',
-      baseline: 'ws WebSocketServer (perMessageDeflate off), JSON serialized once per broadcast, send() per client',
+      baselines: {
+        ws: 'ws WebSocketServer (perMessageDeflate off), JSON serialized once per broadcast, send() per client',
+        socketIo: 'vanilla Socket.IO (perMessageDeflate off, in-memory adapter, no recovery, no auth), subscribe joins a room, io.to(room).emit',
+      },
     },
-    targets: { hub, baseline: baseline ?? null },
-    ratios: baseline ? ratios(hub, baseline) : null,
+    targets: { hub, ws: wsRun?.figures ?? null, socketIo: socketIoRun?.figures ?? null },
+    ratios: {
+      hubToWs: wsRun ? ratios(hub, wsRun.figures) : null,
+      hubToSocketIo: socketIoRun ? ratios(hub, socketIoRun.figures) : null,
+    },
     verdicts,
     tokens: hubRun.tokens,
     hubProblems: hubRun.problems,
-    ...(settings.cpuProfile ? { profiles: { hub: profileJson(hubRun.profile), baseline: profileJson(baselineRun?.profile) } } : {}),
+    ...(settings.cpuProfile ? { profiles: { hub: profileJson(hubRun.profile), ws: profileJson(wsRun?.profile), socketIo: profileJson(socketIoRun?.profile) } } : {}),
   });
   console.log(`\nResults written to ${shown}`);
   return 0;

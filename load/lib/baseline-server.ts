@@ -2,20 +2,27 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
 import { STREAM_NAME, type StreamMessage } from '../../src/shared/api/streams.js';
 import { cleanEnv, NodeChild, repoRoot, sleep } from './child-process.js';
 
 /**
- * The fan-out baseline: a bare `ws` WebSocketServer (perMessageDeflate off) in its own process,
- * doing the least a broadcast server can. It takes the hub's publishing request
+ * The fan-out baselines, each in its own process, taking the hub's publishing request
  * (`POST /api/v1/streams/<name>/messages` with `{ data }` → 202 `{ stream, at }`, no auth) and
- * sends every connected client the frame a Socket.IO subscriber would get,
- * `42["stream:message",{stream,data,at}]`, serialized once and sent in a loop. `GET /stats`
- * answers its process.memoryUsage() and client count, as the hub's /metrics does.
+ * answering `GET /stats` (process.memoryUsage() and client count) as the hub's /metrics does:
+ * - `ws`: a bare WebSocketServer (perMessageDeflate off), the least a broadcast server can do. It
+ *   sends every client the frame a Socket.IO subscriber would get,
+ *   `42["stream:message",{stream,data,at}]`, serialized once and sent in a loop;
+ * - `socket.io`: vanilla Socket.IO (default in-memory adapter, no recovery, no auth, no rate
+ *   limit) whose only client event is `subscribe {room}`: the floor the library itself sets,
+ *   under everything the hub adds.
  */
 
-export interface WsBroadcastServer {
+export type BaselineKind = 'ws' | 'socket.io';
+
+export interface BaselineServer {
+  kind: BaselineKind;
   /** `http://host:port`, for publishing and /stats. */
   url: string;
   /** `ws://host:port`, for clients. */
@@ -24,26 +31,27 @@ export interface WsBroadcastServer {
   stop(): Promise<void>;
 }
 
-export interface WsServerStats {
+export interface BaselineServerStats {
   heapUsedBytes: number;
   rssBytes: number;
   clients: number;
 }
 
-export const WS_STATS_PATH = '/stats';
+export const BASELINE_STATS_PATH = '/stats';
 
 const thisFile = fileURLToPath(import.meta.url);
 const PUBLISH_PATH = /^\/api\/v1\/streams\/([^/]+)\/messages$/;
 
-export async function startWsBroadcastServer(
+export async function startBaselineServer(
+  kind: BaselineKind,
   options: { host?: string; startTimeoutMs?: number; signal?: AbortSignal; nodeArgs?: string[] } = {},
-): Promise<WsBroadcastServer> {
+): Promise<BaselineServer> {
   const host = options.host ?? '127.0.0.1';
   let announce: (url: string) => void = () => undefined;
   const announced = new Promise<string>((resolve) => (announce = resolve));
   const child = new NodeChild({
     script: path.relative(repoRoot, thisFile),
-    env: { ...cleanEnv(), WS_BROADCAST_HOST: host },
+    env: { ...cleanEnv(), BASELINE_HOST: host, BASELINE_KIND: kind },
     nodeArgs: options.nodeArgs,
     detached: true,
     onLine: (line, stream) => {
@@ -55,13 +63,14 @@ export async function startWsBroadcastServer(
     child.exited.then((status) => `exited (${JSON.stringify(status)})`),
     sleep(timeoutMs, options.signal).then(() => `did not listen within ${timeoutMs} ms`),
   ]);
-  const url = await Promise.race([announced, failure.then((why) => Promise.reject(new Error(`the ws baseline server ${why}:\n${child.recentOutput()}`)))]).catch(
+  const url = await Promise.race([announced, failure.then((why) => Promise.reject(new Error(`the ${kind} baseline server ${why}:\n${child.recentOutput()}`)))]).catch(
     async (error: unknown) => {
       await child.stop(5_000);
       throw error;
     },
   );
   return {
+    kind,
     url,
     wsUrl: url.replace(/^http:/, 'ws:'),
     pid: child.pid,
@@ -71,13 +80,50 @@ export async function startWsBroadcastServer(
   };
 }
 
+interface Broadcaster {
+  clients(): number;
+  broadcast(stream: string, message: StreamMessage): void;
+  close(): void;
+}
+
+function wsBroadcaster(server: http.Server): Broadcaster {
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  return {
+    clients: () => wss.clients.size,
+    broadcast(_stream, message) {
+      const frame = `42${JSON.stringify(['stream:message', message])}`;
+      for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(frame);
+    },
+    close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
+
+function socketIoBroadcaster(server: http.Server): Broadcaster {
+  const io = new SocketIoServer(server, { serveClient: false, perMessageDeflate: false });
+  io.on('connection', (socket) => {
+    socket.on('subscribe', (request: { room?: unknown }, ack: (answer: unknown) => void) => {
+      const room = String(request.room);
+      void socket.join(room);
+      ack({ ok: true, room });
+    });
+  });
+  return {
+    clients: () => io.engine.clientsCount,
+    broadcast: (stream, message) => io.to(stream).emit('stream:message', message),
+    close: () => void io.close(),
+  };
+}
+
 /** The child side. */
-function serve(host: string): void {
+function serve(host: string, kind: BaselineKind): void {
   const server = http.createServer((req, res) => {
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method === 'GET' && req.url === WS_STATS_PATH) {
+    if (req.method === 'GET' && req.url === BASELINE_STATS_PATH) {
       const { heapUsed, rss } = process.memoryUsage();
-      reply(200, { heapUsedBytes: heapUsed, rssBytes: rss, clients: wss.clients.size } satisfies WsServerStats);
+      reply(200, { heapUsedBytes: heapUsed, rssBytes: rss, clients: broadcaster.clients() } satisfies BaselineServerStats);
       return;
     }
     const name = req.method === 'POST' ? PUBLISH_PATH.exec(req.url ?? '')?.[1] : undefined;
@@ -98,22 +144,22 @@ function serve(host: string): void {
       }
       const stream = `stream:${name}`;
       const at = new Date().toISOString();
-      const frame = `42${JSON.stringify(['stream:message', { stream, data, at } satisfies StreamMessage])}`;
-      for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(frame);
+      broadcaster.broadcast(stream, { stream, data, at });
       reply(202, { stream, at });
     });
   });
-  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  const broadcaster = kind === 'ws' ? wsBroadcaster(server) : socketIoBroadcaster(server);
   server.listen(0, host, () => {
     const { port } = server.address() as AddressInfo;
     process.stdout.write(`${JSON.stringify({ url: `http://${host}:${port}` })}\n`);
   });
   process.once('SIGTERM', () => {
-    for (const client of wss.clients) client.terminate();
-    wss.close();
+    broadcaster.close();
     server.closeAllConnections();
     server.close(() => process.exit(0));
   });
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === thisFile) serve(process.env.WS_BROADCAST_HOST ?? '127.0.0.1');
+if (process.argv[1] && path.resolve(process.argv[1]) === thisFile) {
+  serve(process.env.BASELINE_HOST ?? '127.0.0.1', process.env.BASELINE_KIND === 'socket.io' ? 'socket.io' : 'ws');
+}

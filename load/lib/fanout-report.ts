@@ -52,13 +52,14 @@ const kib = (bytes: number) => formatNumber(bytes / 1024, 2);
 const ms = (summary: LatencySummary) => `${summary.p50} / ${summary.p99} / ${summary.max}`;
 const times = (value: number, what = '') => (Number.isFinite(value) ? `${value.toFixed(2)}×${what ? ` (${what})` : ''}` : '-');
 
-export function formatComparison(hub: TargetFigures, base: TargetFigures | undefined): string {
-  const r = base ? ratios(hub, base) : undefined;
-  const row = (measure: string, pick: (figures: TargetFigures) => Cell, ratio?: number, what?: string): Cell[] => [
+/** One column per target (the hub first), then hub/baseline for each baseline. */
+export function formatComparison(hub: TargetFigures, baselines: readonly TargetFigures[]): string {
+  const byBaseline = baselines.map((base) => ratios(hub, base));
+  const row = (measure: string, pick: (figures: TargetFigures) => Cell, ratio?: (r: ReturnType<typeof ratios>) => number, what?: string): Cell[] => [
     measure,
     pick(hub),
-    base ? pick(base) : '-',
-    ratio === undefined ? '' : times(ratio, what),
+    ...baselines.map(pick),
+    ...byBaseline.map((r) => (ratio ? times(ratio(r), what) : '')),
   ];
   const failures = (figures: TargetFigures) => {
     const total = Object.values(figures.connect.failures).reduce((sum, count) => sum + count, 0);
@@ -66,25 +67,30 @@ export function formatComparison(hub: TargetFigures, base: TargetFigures | undef
   };
   const s = (figures: TargetFigures) => figures.sustained;
   return formatTable(
-    [{ header: 'measure', align: 'left' }, { header: 'hub' }, { header: 'ws baseline' }, { header: 'hub/baseline' }],
+    [
+      { header: 'measure', align: 'left' },
+      { header: hub.target },
+      ...baselines.map((base) => ({ header: base.target })),
+      ...baselines.map((base) => ({ header: `${hub.target}/${base.target}` })),
+    ],
     [
       row('connections ready (connected + subscribed)', (f) => f.connect.ready),
       row('connection failures', failures),
       row('connect time s', (f) => formatNumber(f.connect.elapsedMs / 1000, 1)),
-      row('connections/s while connecting', (f) => formatNumber(f.connect.connectionsPerSecond, 0), r?.connectsPerSecond),
+      row('connections/s while connecting', (f) => formatNumber(f.connect.connectionsPerSecond, 0), (r) => r.connectsPerSecond),
       row('heap before → after MiB (median)', (f) => `${formatNumber(f.memory.before.heapUsedBytes / 2 ** 20, 1)} → ${formatNumber(f.memory.after.heapUsedBytes / 2 ** 20, 1)}`),
       row('RSS before → after MiB (median)', (f) => `${formatNumber(f.memory.before.rssBytes / 2 ** 20, 1)} → ${formatNumber(f.memory.after.rssBytes / 2 ** 20, 1)}`),
       row('memory samples taken after a forced full GC', (f) => (f.memory.before.gcForced && f.memory.after.gcForced ? 'yes' : 'no')),
-      row('heap per connection KiB (median of samples)', (f) => kib(f.memory.heapPerConnectionBytes), r?.heapPerConnection),
+      row('heap per connection KiB (median of samples)', (f) => kib(f.memory.heapPerConnectionBytes), (r) => r.heapPerConnection),
       row('heap per connection KiB (min of samples)', (f) => kib(f.memory.heapMinPerConnectionBytes)),
-      row('RSS per connection KiB', (f) => kib(f.memory.rssPerConnectionBytes), r?.rssPerConnection),
-      row('broadcast p50/p99/max ms, publish → receipt', (f) => ms(f.latency.send), r?.broadcastP99, 'p99'),
+      row('RSS per connection KiB', (f) => kib(f.memory.rssPerConnectionBytes), (r) => r.rssPerConnection),
+      row('broadcast p50/p99/max ms, publish → receipt', (f) => ms(f.latency.send), (r) => r.broadcastP99, 'p99'),
       row('broadcast p50/p99/max ms, server `at` → receipt', (f) => ms(f.latency.server)),
       row('broadcasts fully delivered', (f) => `${f.latency.broadcasts.filter((b) => b.complete).length}/${f.latency.broadcasts.length}`),
       row('sustained: broadcasts/s offered', (f) => s(f).rateOffered),
       row('sustained: broadcasts published', (f) => s(f).published),
       row('sustained: ticks held back (backlog)', (f) => s(f).ticksHeldBack),
-      row('sustained: deliveries/s (window)', (f) => formatNumber(s(f).deliveredPerSecond, 0), r?.deliveriesPerSecond),
+      row('sustained: deliveries/s (window)', (f) => formatNumber(s(f).deliveredPerSecond, 0), (r) => r.deliveriesPerSecond),
       row('sustained: deliveries/s per second min–max', (f) => `${formatNumber(s(f).perSecond.min)}–${formatNumber(s(f).perSecond.max)}`),
       row('sustained: delivered / expected', (f) => `${formatNumber(s(f).delivered)} / ${formatNumber(s(f).expectedDeliveries)}`),
       row('sustained: incomplete broadcasts', (f) => s(f).incompleteBroadcasts),

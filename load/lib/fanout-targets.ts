@@ -6,7 +6,7 @@ import type { ProcessGroup } from './proc-cpu.js';
 import { withChildren } from './proc-cpu.js';
 import { fetchMetrics } from './prom-metrics.js';
 import { collectGarbage } from './remote-gc.js';
-import { WS_STATS_PATH, type WsBroadcastServer, type WsServerStats } from './ws-broadcast-server.js';
+import { BASELINE_STATS_PATH, type BaselineServer, type BaselineServerStats } from './baseline-server.js';
 
 /**
  * The two servers the fan-out benchmark drives, behind one shape: where clients connect and how
@@ -71,19 +71,24 @@ export function hubTarget(hub: HubProcess, tokens: readonly string[], inspectPor
   };
 }
 
-export function baselineTarget(server: WsBroadcastServer, inspectPort?: number): FanoutTarget {
+/** Target names of the baselines, as the report's columns show them. */
+export const BASELINE_NAMES = { ws: 'bare ws', 'socket.io': 'bare socket.io' } as const;
+
+export function baselineTarget(server: BaselineServer, inspectPort?: number): FanoutTarget {
+  const socketIo = server.kind === 'socket.io';
   return {
-    name: 'ws baseline',
+    name: BASELINE_NAMES[server.kind],
     url: server.url,
     wsUrl: server.wsUrl,
-    protocol: 'raw',
+    protocol: socketIo ? 'socket.io' : 'raw',
+    ...(socketIo ? { room: BENCH_ROOM } : {}),
     async memory() {
-      const response = await fetch(`${server.url}${WS_STATS_PATH}`, { signal: AbortSignal.timeout(5_000) });
-      const stats = (await response.json()) as WsServerStats;
+      const response = await fetch(`${server.url}${BASELINE_STATS_PATH}`, { signal: AbortSignal.timeout(5_000) });
+      const stats = (await response.json()) as BaselineServerStats;
       return { heapUsedBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes, connections: stats.clients };
     },
     ...(inspectPort ? { collectGarbage: () => collectGarbage(inspectPort) } : {}),
-    processGroups: () => Promise.resolve([{ name: 'ws baseline server (node)', pids: () => Promise.resolve([server.pid]) }]),
+    processGroups: () => Promise.resolve([{ name: `${BASELINE_NAMES[server.kind]} server (node)`, pids: () => Promise.resolve([server.pid]) }]),
   };
 }
 
