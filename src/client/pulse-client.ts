@@ -82,7 +82,7 @@ export class PulseClient {
       },
     });
     for (const name of userUpdateNames) {
-      this.socket.on(name, (update: UserUpdateMessage) => this.receive({ event: name, data: update }));
+      this.socket.on(name, (update: UserUpdateMessage) => this.receive({ event: name, data: update } as UserUpdate));
     }
     this.socket.on('stream:message', (message) => this.emit('stream:message', message));
     this.socket.on('dashboard:metrics', (metrics) => this.emit('dashboard:metrics', metrics));

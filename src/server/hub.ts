@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { createRedis } from '../shared/redis.js';
+import { RulesCache } from '../shared/repositories/engine-rules.js';
 import { EventWriter } from '../shared/repositories/event-writer.js';
 import { RefreshTokenStore } from '../shared/repositories/refresh-tokens.js';
 import { ApiKeyVerifier } from '../shared/repositories/tenants.js';
@@ -15,6 +16,8 @@ import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
+import { rulesRouter } from './routes/rules.js';
+import { stateRouter } from './routes/state.js';
 import { streamsRouter } from './routes/streams.js';
 import { tokensRouter } from './routes/tokens.js';
 import { startDashboard } from './realtime/dashboard.js';
@@ -57,6 +60,8 @@ export async function startHub(context: AppContext): Promise<Hub> {
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
     eventsRouter({ db, verifiers, users, writer, limits }),
     streamsRouter({ verifiers, limits, io }),
+    stateRouter({ sql, verifiers, limits, users, rules: new RulesCache(sql) }),
+    rulesRouter({ db, sql, verifiers, limits }),
     docsRouter(),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });

@@ -3,6 +3,9 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteCo
 import { z } from 'zod';
 import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
 import { problemSchema, type Problem } from '../shared/api/problem.js';
+import { externalUserId } from '../shared/api/common.js';
+import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema } from '../shared/api/rules.js';
+import { userStateSchema } from '../shared/api/state.js';
 import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../shared/api/streams.js';
 import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../shared/api/tokens.js';
 import { MAX_BODY_BYTES } from './app.js';
@@ -76,6 +79,7 @@ const problemResponses = {
   400: { description: 'Malformed JSON, or fields that fail validation (listed in `errors`)', example: problemSchema.meta()?.example as Problem },
   401: { description: 'Missing, invalid or expired credentials', example: { title: 'Unauthorized', code: 'token_expired', detail: 'access token expired' } },
   403: { description: 'Valid credentials that do not allow this', example: { title: 'Forbidden', code: 'forbidden', detail: 'A member may only post events for itself' } },
+  404: { description: 'No such resource in this tenant', example: { title: 'Not Found', code: 'not_found', detail: 'No such user in this tenant' } },
   413: { description: `A body over ${MAX_BODY_BYTES} bytes`, example: { title: 'Payload Too Large', code: 'payload_too_large', detail: 'request entity too large' } },
   415: { description: 'Body not `application/json`', example: { title: 'Unsupported Media Type', code: 'unsupported_media_type', detail: 'Send the body as application/json' } },
   429: {
@@ -241,6 +245,51 @@ function registerApi(registry: OpenAPIRegistry): void {
       body: jsonBody(streamMessageRequestSchema, { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } }),
     },
     responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
+  });
+
+  const stateDescription =
+    'Streaks (as of today in the user\'s time zone), personal records, today\'s missions, points, badges, boxes and running campaigns, read in one snapshot with `seq`, the latest update it reflects: apply live updates with a higher seq on top.';
+  route({
+    method: 'get',
+    path: '/api/v1/me/state',
+    operationId: 'getMyState',
+    tags: ['engagement'],
+    summary: "The calling user's engagement state",
+    description: stateDescription,
+    ...authenticated,
+    responses: { 200: json('The snapshot', userStateSchema, limited), ...problems(401, 403, 404, 429) },
+  });
+  route({
+    method: 'get',
+    path: '/api/v1/users/{userId}/state',
+    operationId: 'getUserState',
+    tags: ['engagement'],
+    summary: "A user's engagement state (API key or admin)",
+    description: stateDescription,
+    ...authenticated,
+    request: { params: z.object({ userId: externalUserId }) },
+    responses: { 200: json('The snapshot', userStateSchema, limited), ...problems(401, 403, 404, 429) },
+  });
+  route({
+    method: 'get',
+    path: '/api/v1/admin/rules',
+    operationId: 'getEngineRules',
+    tags: ['admin'],
+    summary: "The tenant's engine rules (API key or admin)",
+    description: 'Streak definitions, personal record metrics, daily mission templates, box tables, the late-event grace and the at-risk hour. Version 0 means the tenant runs on the defaults.',
+    ...authenticated,
+    responses: { 200: json('The rules in force', engineRulesResponseSchema, limited), ...problems(401, 403, 429) },
+  });
+  route({
+    method: 'put',
+    path: '/api/v1/admin/rules',
+    operationId: 'replaceEngineRules',
+    tags: ['admin'],
+    summary: "Replace the tenant's engine rules (API key or admin)",
+    description: 'The whole document is validated (omitted fields take their defaults) and audited; workers apply it within about 5 seconds. Rewards may name only box tables the document defines.',
+    ...authenticated,
+    request: { body: jsonBody(engineRulesSchema, { defaults: { summary: 'The defaults', value: DEFAULT_ENGINE_RULES } }) },
+    responses: { 200: json('The stored rules and their new version', engineRulesResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
   });
 }
 

@@ -1,4 +1,6 @@
 import type { AppContext } from '../shared/runtime/context.js';
+import { RulesCache } from '../shared/repositories/engine-rules.js';
+import { Leaderboards } from '../shared/repositories/leaderboards.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createBackupHandler } from './processors/db-backup.js';
 import { createEngagementHandler } from './processors/engagement-event.js';
@@ -20,7 +22,12 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       retain: config.BACKUP_RETAIN,
       pgDumpBin: config.PG_DUMP_BIN,
     }),
-    createEngagementHandler({ sql: context.database.sql, queues: context.queues }),
+    createEngagementHandler({
+      sql: context.database.sql,
+      queues: context.queues,
+      rules: new RulesCache(context.database.sql),
+      leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
+    }),
     createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
   ], consumedJobNames());
   const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });

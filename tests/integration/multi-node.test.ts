@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../src/shared/db/client.js';
+import { useActivityOnlyRules } from '../support/engine-rules.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
@@ -28,6 +29,7 @@ describe('multi-node delivery', () => {
     await processes[2]?.waitForLog((line) => line.message === 'workers started');
     const handle = connectDatabase(database.url, { max: 1, applicationName: 'test' });
     tenant = await createTenant(handle.db, { name: 'multi-node', actor: 'test' });
+    await useActivityOnlyRules(handle.db, tenant.tenantId);
     await handle.close();
     sql = postgres(database.url, { max: 1, onnotice: () => undefined });
   });

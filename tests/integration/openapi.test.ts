@@ -151,7 +151,16 @@ describe('OpenAPI document and docs UI', () => {
       .filter(({ operation }) => (operation.security ?? []).length > 0)
       .map(({ name }) => name)
       .sort();
-    expect(secured).toEqual(['GET /api/v1/events', 'POST /api/v1/events', 'POST /api/v1/streams/{name}/messages', 'POST /api/v1/tokens']);
+    expect(secured).toEqual([
+      'GET /api/v1/admin/rules',
+      'GET /api/v1/events',
+      'GET /api/v1/me/state',
+      'GET /api/v1/users/{userId}/state',
+      'POST /api/v1/events',
+      'POST /api/v1/streams/{name}/messages',
+      'POST /api/v1/tokens',
+      'PUT /api/v1/admin/rules',
+    ]);
   });
 
   it('serves Swagger UI at /docs under the default CSP, with no inline script', async () => {

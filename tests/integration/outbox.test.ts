@@ -7,18 +7,8 @@ import { createTenant } from '../../src/shared/repositories/tenants.js';
 import { startLocalRedis } from '../../src/shared/runtime/local-services/index.js';
 import { postEvents } from '../support/api-client.js';
 import { silentLogger } from '../support/silent-logger.js';
+import { until } from '../support/until.js';
 import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await probe();
-  }
-  return value;
-}
 
 /**
  * The relay runs in the worker role; this file's hub has its own Redis (stopped and restarted
@@ -95,7 +85,7 @@ describe('transactional outbox', () => {
     // Each event was then applied exactly once: one activity update per accepted event.
     const applied = () => sql<{ event_id: string; n: number }[]>`
       select payload->>'eventId' as event_id, count(*)::int as n from user_updates
-      where payload->>'eventId' = any(${accepted}) group by 1`;
+      where type = 'activity:recorded' and payload->>'eventId' = any(${accepted}) group by 1`;
     const rows = await until(applied, (found) => found.length === accepted.length);
     expect(rows.every((row) => row.n === 1)).toBe(true);
   });

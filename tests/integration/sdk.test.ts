@@ -2,16 +2,12 @@ import postgres from 'postgres';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPulseClient, type PulseClient, type PulseClientOptions } from '../../src/client/index.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { useActivityOnlyRules } from '../support/engine-rules.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
+import { until as untilValue } from '../support/until.js';
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>) => untilValue(condition, Boolean, 15_000);
 
 describe('createPulseClient', () => {
   let hub: TestHub;
@@ -31,6 +27,7 @@ describe('createPulseClient', () => {
   beforeAll(async () => {
     hub = fixture.hub;
     tenant = await createTenant(hub.context.database.db, { name: 'sdk', actor: 'test' });
+    await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
   });
   afterEach(() => {
     for (const created of clients.splice(0)) created.close();

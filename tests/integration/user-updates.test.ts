@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pruneUserUpdates } from '../../src/shared/repositories/user-updates.js';
+import { useActivityOnlyRules } from '../support/engine-rules.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import type { DashboardMetrics } from '../../src/shared/socket/contracts.js';
 import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
@@ -32,6 +33,7 @@ describe('per-user updates', () => {
   beforeAll(async () => {
     hub = fixture.hub;
     tenant = await createTenant(hub.context.database.db, { name: 'updates', actor: 'test' });
+    await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
     sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
   });
   afterEach(() => {

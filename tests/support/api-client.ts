@@ -13,6 +13,12 @@ export function apiRequest(baseUrl: string, method: string, path: string, option
   });
 }
 
+/** apiRequest, with the body read as JSON. */
+export async function apiJson<T = unknown>(baseUrl: string, method: string, path: string, options: Parameters<typeof apiRequest>[3] = {}): Promise<{ status: number; body: T }> {
+  const response = await apiRequest(baseUrl, method, path, options);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
 export async function mintTokens(baseUrl: string, apiKey: string, body: Record<string, unknown>): Promise<TokenPair> {
   const response = await apiRequest(baseUrl, 'POST', '/api/v1/tokens', { token: apiKey, body });
   if (response.status !== 201) throw new Error(`token minting answered ${response.status}: ${await response.text()}`);

@@ -14,6 +14,7 @@ const key = z
 
 /** An event type, or `*` for any event. */
 export const ANY_EVENT = '*';
+export const matchesEventType = (matcher: string, eventType: string): boolean => matcher === ANY_EVENT || matcher === eventType;
 const eventTypeMatcher = z
   .string()
   .refine((value) => value === ANY_EVENT || EVENT_TYPE_PATTERN.test(value), { message: `must be an event type or "${ANY_EVENT}"` })
@@ -162,4 +163,4 @@ export const DEFAULT_ENGINE_RULES: EngineRules = engineRulesSchema.parse({});
 
 export const engineRulesResponseSchema = z
   .object({ rules: engineRulesSchema, version: z.int().min(0), updatedAt: z.iso.datetime().nullable() })
-  .meta({ id: 'EngineRulesResponse' });
+  .meta({ id: 'EngineRulesResponse', example: { rules: DEFAULT_ENGINE_RULES, version: 1, updatedAt: '2026-11-22T08:30:00.000Z' } });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigint, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { EngineRules, RewardSpec } from '../api/rules.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -27,6 +28,11 @@ export const users = pgTable(
     externalId: text('external_id').notNull(),
     displayName: text('display_name'),
     timezone: text('timezone').notNull().default('UTC'),
+    /** The zone held before the last change and when it changed: a change is taken at most once per 24 h. */
+    previousTimezone: text('previous_timezone'),
+    timezoneChangedAt: timestamp('timezone_changed_at', { withTimezone: true }),
+    /** Latest event the engine applied: the mission sweep serves recently active users. */
+    lastActiveAt: timestamp('last_active_at', { withTimezone: true }),
     role: text('role', { enum: userRoles }).notNull().default('member'),
     /** Seq of the user's latest update: bumped in the transaction that writes updates, so seqs have no gaps. */
     lastUpdateSeq: bigint('last_update_seq', { mode: 'number' }).notNull().default(0),
@@ -36,6 +42,7 @@ export const users = pgTable(
   (table) => [
     uniqueIndex('users_tenant_external_id_key').on(table.tenantId, table.externalId),
     index('users_tenant_created_at_idx').on(table.tenantId, table.createdAt),
+    index('users_last_active_at_idx').on(table.lastActiveAt),
   ],
 );
 
@@ -145,3 +152,170 @@ export const processedEvents = pgTable('processed_events', {
     .references(() => events.id, { onDelete: 'cascade' }),
   processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** A tenant's engine rules; no row means the defaults. `version` grows with each change. */
+export const tenantRules = pgTable('tenant_rules', {
+  tenantId: uuid('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  rules: jsonb('rules').$type<EngineRules>().notNull(),
+  version: integer('version').notNull().default(1),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+const localDate = (name: string) => date(name, { mode: 'string' });
+
+/** Per user and streak: the folded state plus what the time-zone guard needs to credit the next day. */
+export const streaks = pgTable(
+  'streaks',
+  {
+    userId: userId(),
+    streakKey: text('streak_key').notNull(),
+    tenantId: tenantId(),
+    current: integer('current').notNull(),
+    longest: integer('longest').notNull(),
+    freezes: integer('freezes').notNull(),
+    lastDay: localDate('last_day').notNull(),
+    runStart: localDate('run_start').notNull(),
+    lastEventAt: timestamp('last_event_at', { withTimezone: true }).notNull(),
+    anchorDay: localDate('anchor_day').notNull(),
+    anchorStart: timestamp('anchor_start', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.streakKey] })],
+);
+
+/** Every credited day of a streak: a late event for an earlier day refolds the streak from these. */
+export const streakDays = pgTable(
+  'streak_days',
+  {
+    userId: userId(),
+    streakKey: text('streak_key').notNull(),
+    day: localDate('day').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.streakKey, table.day] })],
+);
+
+export const personalRecords = pgTable(
+  'personal_records',
+  {
+    userId: userId(),
+    metricKey: text('metric_key').notNull(),
+    tenantId: tenantId(),
+    best: doublePrecision('best').notNull(),
+    day: localDate('day').notNull(),
+    eventId: uuid('event_id').notNull(),
+    achievedAt: timestamp('achieved_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.metricKey] })],
+);
+
+/** Daily count or sum per metric and local day, for the daily records. */
+export const recordDays = pgTable(
+  'record_days',
+  {
+    userId: userId(),
+    metricKey: text('metric_key').notNull(),
+    day: localDate('day').notNull(),
+    value: doublePrecision('value').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.metricKey, table.day] })],
+);
+
+/** A daily mission: unique per user, local day and slot, so assigning twice is harmless. */
+export const userMissions = pgTable(
+  'user_missions',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    userId: userId(),
+    day: localDate('day').notNull(),
+    slot: integer('slot').notNull(),
+    templateKey: text('template_key').notNull(),
+    eventType: text('event_type').notNull(),
+    target: integer('target').notNull(),
+    progress: integer('progress').notNull().default(0),
+    reward: jsonb('reward').$type<RewardSpec>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('user_missions_user_day_slot_key').on(table.userId, table.day, table.slot)],
+);
+
+export const rewardKinds = ['points', 'box', 'badge'] as const;
+export type RewardKind = (typeof rewardKinds)[number];
+
+/** The rewards ledger. One grant per (tenant, user, source, source key): a retried grant is a no-op. Balances derive from it. */
+export const rewards = pgTable(
+  'rewards',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    userId: userId(),
+    source: text('source').notNull(),
+    sourceKey: text('source_key').notNull(),
+    kind: text('kind', { enum: rewardKinds }).notNull(),
+    points: integer('points').notNull().default(0),
+    badge: text('badge'),
+    boxId: uuid('box_id'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('rewards_grant_key').on(table.tenantId, table.userId, table.source, table.sourceKey),
+    index('rewards_user_created_idx').on(table.userId, table.createdAt),
+  ],
+);
+
+/** A mystery box, granted closed; opening stores the roll with every input needed to re-verify it. */
+export const boxes = pgTable(
+  'boxes',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: tenantId(),
+    userId: userId(),
+    tableKey: text('table_key').notNull(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+    openedAt: timestamp('opened_at', { withTimezone: true }),
+    rarity: text('rarity'),
+    roll: jsonb('roll').$type<Record<string, unknown>>(),
+  },
+  (table) => [index('boxes_user_idx').on(table.userId, table.grantedAt)],
+);
+
+export interface CampaignTier {
+  points: number;
+  reward: RewardSpec;
+}
+
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    pointRules: jsonb('point_rules').$type<Record<string, number>>().notNull(),
+    tiers: jsonb('tiers').$type<CampaignTier[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('campaigns_tenant_key').on(table.tenantId, table.key)],
+);
+
+export const campaignProgress = pgTable(
+  'campaign_progress',
+  {
+    campaignId: uuid('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    userId: userId(),
+    tenantId: tenantId(),
+    points: integer('points').notNull().default(0),
+    tier: integer('tier').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.userId] }), index('campaign_progress_rank_idx').on(table.campaignId, table.points)],
+);

@@ -2,7 +2,8 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { hashSecret, issueCredential, parseCredential, secretMatches, type IssuedCredential } from '../auth/credentials.js';
 import type { Database } from '../db/client.js';
-import { apiKeys, tenants } from '../db/schema.js';
+import { DEFAULT_ENGINE_RULES } from '../api/rules.js';
+import { apiKeys, tenantRules, tenants } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 
 export interface CreatedTenant {
@@ -13,7 +14,7 @@ export interface CreatedTenant {
   apiKey: string;
 }
 
-/** Creates a tenant with its first API key; `fixedApiKey` (a well-formed key) replaces the generated one. */
+/** Creates a tenant with its first API key and the default engine rules; `fixedApiKey` (a well-formed key) replaces the generated one. */
 export async function createTenant(
   db: Database,
   options: { name: string; actor: string; fixedApiKey?: string },
@@ -23,6 +24,8 @@ export async function createTenant(
     const [tenant] = await tx.insert(tenants).values({ name: options.name }).returning();
     if (!tenant) throw new Error('tenant insert returned no row');
     await tx.insert(apiKeys).values({ id: credential.id, tenantId: tenant.id, name: 'default', secretHash: credential.secretHash });
+    // Seeded so the engine works at once and an admin sees (and edits) concrete rules.
+    await tx.insert(tenantRules).values({ tenantId: tenant.id, rules: DEFAULT_ENGINE_RULES });
     await recordAudit(tx, [
       { tenantId: tenant.id, actor: options.actor, action: 'tenant.created', target: `tenant:${tenant.id}`, details: { name: options.name } },
       { tenantId: tenant.id, actor: options.actor, action: 'api_key.created', target: `api_key:${credential.id}` },

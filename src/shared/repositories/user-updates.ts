@@ -2,10 +2,8 @@ import { pgArrayType, type Sql, type Transaction } from '../db/client.js';
 import type { SyncResult } from '../socket/contracts.js';
 import type { UserUpdate, UserUpdateName, UserUpdatePayloads } from '../socket/user-updates.js';
 
-export interface NewUserUpdate<N extends UserUpdateName = UserUpdateName> {
-  event: N;
-  payload: UserUpdatePayloads[N];
-}
+/** An update to store: an event name with its own payload. */
+export type NewUserUpdate = { [N in UserUpdateName]: { event: N; payload: UserUpdatePayloads[N] } }[UserUpdateName];
 
 /**
  * Appends updates for one user inside the caller's transaction. The seq counter on the user's
@@ -27,7 +25,8 @@ export async function appendUserUpdates(tx: Transaction, tenantId: string, userI
     from unnest(${tx.array(seqs.map(String), pgArrayType.int8)}::int8[], ${tx.array(updates.map((u) => u.event), pgArrayType.text)},
                 ${tx.array(updates.map((u) => JSON.stringify(u.payload)), pgArrayType.text)}) as t(seq, type, payload)`;
   const at = new Date(row.at).toISOString();
-  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: seqs[i] as number, at } }));
+  // Each event name travels with its own payload; TypeScript cannot correlate the two through map().
+  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: seqs[i] as number, at } }) as UserUpdate);
 }
 
 /**

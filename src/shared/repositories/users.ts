@@ -2,6 +2,7 @@ import { and, eq, sql as drizzleSql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { pgArrayType, type Database, type Sql } from '../db/client.js';
 import { users, type UserRole } from '../db/schema.js';
+import { adoptZone } from '../engine/time-zones.js';
 
 export interface UserProfile {
   id: string;
@@ -30,20 +31,41 @@ export class UserDirectory {
 
   constructor(private readonly db: Database) {}
 
-  /** Creates the user or updates the given profile fields; omitted fields keep their value. */
+  /**
+   * Creates the user or updates the given profile fields; omitted fields keep their value. A new
+   * time zone for an existing user goes through the engine's guard: taken at most once per 24 h
+   * (otherwise the current zone stays), remembering the previous one for earlier events.
+   */
   async upsertProfile(
     tenantId: string,
     externalId: string,
     fields: { displayName?: string; timezone?: string; role?: UserRole },
   ): Promise<UserProfile> {
-    const given = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    const { timezone, ...others } = fields;
+    const given = Object.fromEntries(Object.entries(others).filter(([, value]) => value !== undefined));
+    const profile = await this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({ tenantId, externalId, ...given, ...(timezone === undefined ? {} : { timezone }) })
+        .onConflictDoUpdate({ target: [users.tenantId, users.externalId], set: { ...given, updatedAt: drizzleSql`now()` } })
+        .returning({ ...profileColumns, previousTimezone: users.previousTimezone, timezoneChangedAt: users.timezoneChangedAt });
+      if (!row) throw new Error('user upsert returned no row');
+      const { previousTimezone, timezoneChangedAt, ...stored } = row;
+      const adopted = adoptZone({ zone: stored.timezone, previousZone: previousTimezone, changedAt: timezoneChangedAt }, timezone, new Date());
+      if (!adopted.changed) return stored;
+      const { zone, previousZone, changedAt } = adopted.state;
+      await tx.update(users).set({ timezone: zone, previousTimezone: previousZone, timezoneChangedAt: changedAt }).where(eq(users.id, stored.id));
+      return { ...stored, timezone: zone };
+    });
+    this.ids.set(cacheKey(tenantId, externalId), profile.id);
+    return profile;
+  }
+
+  async findByExternalId(tenantId: string, externalId: string): Promise<UserProfile | undefined> {
     const [row] = await this.db
-      .insert(users)
-      .values({ tenantId, externalId, ...given })
-      .onConflictDoUpdate({ target: [users.tenantId, users.externalId], set: { ...given, updatedAt: drizzleSql`now()` } })
-      .returning(profileColumns);
-    if (!row) throw new Error('user upsert returned no row');
-    this.ids.set(cacheKey(tenantId, externalId), row.id);
+      .select(profileColumns)
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
     return row;
   }
 

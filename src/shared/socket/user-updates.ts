@@ -1,12 +1,37 @@
 import { z } from 'zod';
+import { rarities, rewardSpecSchema } from '../api/rules.js';
 
 /**
  * Per-user updates: each carries `seq`, which increases by exactly 1 per update of that user,
  * and `at`. They are stored before they are sent, so a client that saw seq N can always ask
  * for everything after N.
  */
+const day = z.iso.date();
+const missionView = z.object({ id: z.uuid(), slot: z.int(), templateKey: z.string(), eventType: z.string(), target: z.int(), progress: z.int(), reward: rewardSpecSchema, completed: z.boolean() });
+export type MissionView = z.infer<typeof missionView>;
+const grantedReward = z.object({ id: z.uuid(), kind: z.enum(['points', 'box', 'badge']), points: z.int(), badge: z.string().nullable(), boxId: z.uuid().nullable(), source: z.string(), sourceKey: z.string() });
+export type GrantedReward = z.infer<typeof grantedReward>;
+
 export const userUpdatePayloadSchemas = {
   'activity:recorded': z.object({ eventId: z.uuid(), type: z.string(), value: z.number().optional() }),
+  'streak:updated': z.object({
+    key: z.string(),
+    current: z.int(),
+    longest: z.int(),
+    freezes: z.int(),
+    lastDay: day,
+    freezesSpent: z.int(),
+    freezesEarned: z.int(),
+    restarted: z.boolean(),
+  }),
+  'streak:at_risk': z.object({ key: z.string(), current: z.int(), day, freezes: z.int() }),
+  'record:broken': z.object({ key: z.string(), value: z.number(), previous: z.number().nullable(), day, eventId: z.uuid() }),
+  'missions:assigned': z.object({ day, missions: z.array(missionView) }),
+  'mission:progressed': z.object({ day, mission: missionView }),
+  'mission:completed': z.object({ day, mission: missionView }),
+  'reward:granted': z.object({ reward: grantedReward, points: z.int() }),
+  'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
+  'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),
 };
 
 export type UserUpdatePayloads = { [N in keyof typeof userUpdatePayloadSchemas]: z.infer<(typeof userUpdatePayloadSchemas)[N]> };

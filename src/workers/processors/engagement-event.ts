@@ -1,32 +1,44 @@
 import type { Sql } from '../../shared/db/client.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
+import type { RulesCache } from '../../shared/repositories/engine-rules.js';
+import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
 import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
 import type { UserUpdate } from '../../shared/socket/user-updates.js';
+import { applyEvent, type AppliedEvent } from '../engine/apply-event.js';
 import type { JobHandler } from '../registry.js';
+
+export interface EngagementDeps {
+  sql: Sql;
+  queues: JobQueues;
+  rules: RulesCache;
+  leaderboards: Leaderboards;
+}
 
 /**
  * Applies one ingested event. Its effects and a processed-event marker commit together, so a
  * redelivered job (BullMQ is at-least-once) finds the marker and changes nothing. The updates
- * are then handed to the hubs for live delivery; if that hand-off fails the stored updates
- * still reach the client through `sync`.
+ * are then handed to the hubs for live delivery and the leaderboards get their new scores; if
+ * either hand-off fails, the stored updates still reach the client through `sync` and the
+ * leaderboard is rebuilt from Postgres.
  */
-export function createEngagementHandler(deps: { sql: Sql; queues: JobQueues }): JobHandler<'engagement.event'> {
+export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engagement.event'> {
   return {
     name: 'engagement.event',
     async handle({ eventId, tenantId, userId }) {
-      const updates = await deps.sql.begin(async (tx): Promise<UserUpdate[]> => {
-        const [event] = await tx<{ type: string; value: number | null }[]>`select type, value from events where id = ${eventId}`;
-        if (!event) return [];
+      const { rules } = await deps.rules.get(tenantId);
+      const result = await deps.sql.begin(async (tx): Promise<{ updates: UserUpdate[]; applied: AppliedEvent } | null> => {
+        const [event] = await tx<{ type: string; value: number | null; occurred_at: string }[]>`
+          select type, value, occurred_at from events where id = ${eventId}`;
+        if (!event) return null;
         const [fresh] = await tx`insert into processed_events (event_id) values (${eventId}) on conflict do nothing returning event_id`;
-        if (!fresh) return [];
-        return appendUserUpdates(tx, tenantId, userId, [
-          { event: 'activity:recorded', payload: { eventId, type: event.type, ...(event.value === null ? {} : { value: event.value }) } },
-        ]);
+        if (!fresh) return null;
+        const applied = await applyEvent(tx, { id: eventId, tenantId, userId, type: event.type, value: event.value, occurredAt: new Date(event.occurred_at) }, rules, new Date());
+        return { updates: await appendUserUpdates(tx, tenantId, userId, applied.updates), applied };
       });
-      if (updates.length > 0) {
-        await deps.queues.enqueue('realtime.deliver', { tenantId, userId, updates }, { removeOnComplete: true });
-      }
-      return { updates: updates.length };
+      if (!result) return { updates: 0 };
+      await deps.leaderboards.setScores(result.applied.leaderboard);
+      await deps.queues.enqueue('realtime.deliver', { tenantId, userId, updates: result.updates }, { removeOnComplete: true });
+      return { updates: result.updates.length };
     },
   };
 }

@@ -1,0 +1,39 @@
+import type { EngineRules } from '../../shared/api/rules.js';
+import type { Transaction } from '../../shared/db/client.js';
+import type { GrantRequest } from '../../shared/repositories/rewards.js';
+import type { NewUserUpdate } from '../../shared/repositories/user-updates.js';
+
+/** One event as the engine applies it. */
+export interface EngineEvent {
+  id: string;
+  tenantId: string;
+  userId: string;
+  type: string;
+  value: number | null;
+  occurredAt: Date;
+}
+
+/** Leaderboard scores to write once the transaction has committed. */
+export interface LeaderboardScore {
+  tenantId: string;
+  campaignKey: string;
+  userId: string;
+  points: number;
+}
+
+/**
+ * What the effects of one event share: its transaction (with the user's row locked), the
+ * tenant's rules, the zone its day is counted in, and what they produce: updates for the user,
+ * rewards to grant, work to do after commit.
+ */
+export interface EffectContext {
+  tx: Transaction;
+  event: EngineEvent;
+  rules: EngineRules;
+  zone: string;
+  /** Within the late-event grace: the event still counts for its own day. */
+  countsForItsDay: boolean;
+  updates: NewUserUpdate[];
+  grants: GrantRequest[];
+  leaderboard: LeaderboardScore[];
+}

@@ -1,0 +1,172 @@
+import postgres from 'postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { UserState } from '../../src/shared/api/state.js';
+import { engineRulesSchema } from '../../src/shared/api/rules.js';
+import { localDay } from '../../src/shared/engine/calendar.js';
+import { saveRules } from '../../src/shared/repositories/engine-rules.js';
+import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
+import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
+import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
+import { useTestHub, type TestHub } from '../support/test-env.js';
+import { until } from '../support/until.js';
+
+const HOUR = 3_600_000;
+/** No DST, so "24 hours earlier" is always the previous local day. */
+const ZONE = 'Asia/Kolkata';
+
+const rules = engineRulesSchema.parse({
+  lateEventGraceHours: 24 * 7,
+  streaks: [{ key: 'daily', milestones: [{ days: 3, reward: { kind: 'points', amount: 30 } }] }],
+  missions: { perDay: 1, templates: [{ key: 'twice', eventType: '*', targetMin: 2, targetMax: 2, reward: { kind: 'points', amount: 10 } }] },
+});
+
+describe('engagement engine', () => {
+  let hub: TestHub;
+  let tenant: CreatedTenant;
+  let sql: postgres.Sql;
+  const sockets: TestSocket[] = [];
+
+  const fixture = useTestHub();
+  beforeAll(async () => {
+    hub = fixture.hub;
+    tenant = await createTenant(hub.context.database.db, { name: 'engine', actor: 'test' });
+    await saveRules(hub.context.database.db, tenant.tenantId, rules, 'test');
+    sql = postgres(fixture.database.url, { max: 2, onnotice: () => undefined });
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.disconnect();
+  });
+  afterAll(async () => {
+    await sql?.end();
+  });
+
+  /** Every user update a socket receives, in arrival order. */
+  function recordUpdates(socket: TestSocket): UserUpdate[] {
+    const received: UserUpdate[] = [];
+    socket.onAny((event: string, data: UserUpdate['data']) => {
+      if ((userUpdateNames as string[]).includes(event)) received.push({ event, data } as UserUpdate);
+    });
+    return received;
+  }
+
+  const processedCount = async (externalId: string) =>
+    Number(
+      (await sql`select count(*)::int as n from processed_events p join events e on e.id = p.event_id join users u on u.id = e.user_id where u.external_id = ${externalId}`)[0]
+        ?.n,
+    );
+
+  it('applies streaks, missions, records and rewards, pushes them gap-free, and the state agrees with them', async () => {
+    const tokens = await mintTokens(hub.url, tenant.apiKey, { userId: 'ada', timezone: ZONE });
+    const socket = openSocket(hub.url, tokens.accessToken);
+    sockets.push(socket);
+    await connected(socket);
+    const received = recordUpdates(socket);
+
+    // Two events on each of three consecutive local days, the last one now.
+    const now = Date.now() - 60_000;
+    const instants = [48, 48, 24, 24, 0, 0].map((hoursAgo, i) => new Date(now - hoursAgo * HOUR + i * 1000));
+    for (const [i, at] of instants.entries()) {
+      const posted = await postEvents(hub.url, tenant.apiKey, { type: 'lesson.done', userId: 'ada', occurredAt: at.toISOString(), value: i + 1 });
+      expect(posted.status).toBe(202);
+      // One at a time, so the streak is seen growing day by day.
+      await until(() => processedCount('ada'), (n) => n === i + 1);
+    }
+    const state = (await apiJson<UserState>(hub.url, 'GET', '/api/v1/me/state', { token: tokens.accessToken })).body;
+    await until(
+      () => received.length,
+      (n) => n >= state.seq,
+    );
+
+    expect(received.map((update) => update.data.seq)).toEqual(Array.from({ length: state.seq }, (_, i) => i + 1));
+    const ofType = <E extends UserUpdate['event']>(event: E) => received.filter((update): update is Extract<UserUpdate, { event: E }> => update.event === event);
+    expect(ofType('activity:recorded')).toHaveLength(6);
+    expect(ofType('streak:updated').map((update) => update.data.current)).toEqual([1, 2, 3]);
+    expect(ofType('missions:assigned')).toHaveLength(3);
+    expect(ofType('mission:progressed')).toHaveLength(3);
+    expect(ofType('mission:completed')).toHaveLength(3);
+    const grants = ofType('reward:granted').map((update) => update.data);
+    expect(grants.map((grant) => grant.reward.source).sort()).toEqual(['mission', 'mission', 'mission', 'streak']);
+    expect(grants.at(-1)?.points).toBe(60);
+    const bestValues = ofType('record:broken').filter((update) => update.data.key === 'best-value');
+    expect(bestValues.map((update) => [update.data.value, update.data.previous])).toEqual([
+      [1, null],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [5, 4],
+      [6, 5],
+    ]);
+
+    const today = localDay(instants[5] as Date, ZONE);
+    expect(state).toMatchObject({
+      timeZone: ZONE,
+      today,
+      points: 60,
+      streaks: [{ key: 'daily', current: 3, longest: 3, lastDay: today, alive: true, atRisk: false }],
+      missions: { day: today, items: [{ templateKey: 'twice', progress: 2, target: 2, completed: true }] },
+    });
+    expect(state.records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: 'best-value', best: 6 }),
+        expect.objectContaining({ key: 'most-active-day', best: 2 }),
+      ]),
+    );
+  });
+
+  it('applies an event once however often its job is delivered', async () => {
+    const posts = await Promise.all(
+      Array.from({ length: 20 }, () => postEvents(hub.url, tenant.apiKey, { type: 'quiz.passed', userId: 'bob', idempotencyKey: 'quiz-1' })),
+    );
+    const ids = new Set(posts.map((post) => post.body.accepted[0]?.id));
+    expect(ids.size).toBe(1);
+    const eventId = [...ids][0] as string;
+    await until(() => processedCount('bob'), (n) => n === 1);
+    const [user] = await sql<{ id: string }[]>`select id from users where external_id = 'bob' and tenant_id = ${tenant.tenantId}`;
+    const payload = { eventId, tenantId: tenant.tenantId, userId: user?.id as string };
+    // BullMQ delivers at least once: twenty redeliveries of the same event, racing each other.
+    const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => hub.context.queues.enqueue('engagement.event', payload, { jobId: `redelivery-${i}` })));
+    await until(
+      async () => Promise.all(jobs.map((job) => job.getState())),
+      (states) => states.every((state) => state === 'completed'),
+    );
+
+    const [mission] = await sql<{ progress: number }[]>`select progress from user_missions where user_id = ${payload.userId}`;
+    expect(mission?.progress).toBe(1);
+    const activity = await sql`select 1 from user_updates where user_id = ${payload.userId} and type = 'activity:recorded'`;
+    expect(activity).toHaveLength(1);
+    const streak = await sql<{ current: number }[]>`select current from streaks where user_id = ${payload.userId}`;
+    expect(streak).toEqual([{ current: 1 }]);
+  });
+
+  it('lets the API key and admins read and replace the rules, validated and audited', async () => {
+    const member = await mintTokens(hub.url, tenant.apiKey, { userId: 'member' });
+    expect((await apiJson(hub.url, 'GET', '/api/v1/admin/rules', { token: member.accessToken })).status).toBe(403);
+    const current = await apiJson(hub.url, 'GET', '/api/v1/admin/rules', { token: tenant.apiKey });
+    expect(current.status).toBe(200);
+    const before = current.body as { version: number; rules: { missions: { perDay: number } } };
+    expect(before.rules.missions.perDay).toBe(1);
+
+    const invalid = await apiJson(hub.url, 'PUT', '/api/v1/admin/rules', {
+      token: tenant.apiKey,
+      body: { streaks: [{ key: 'daily', milestones: [{ days: 3, reward: { kind: 'box', table: 'missing' } }] }] },
+    });
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body)).toContain('streaks.0.milestones.0.reward');
+
+    const admin = await mintTokens(hub.url, tenant.apiKey, { userId: 'boss', role: 'admin' });
+    const replaced = await apiJson(hub.url, 'PUT', '/api/v1/admin/rules', { token: admin.accessToken, body: { ...rules, atRiskHour: 19 } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ version: before.version + 1, rules: { atRiskHour: 19 } });
+    const audit = await sql`select actor from audit_log where tenant_id = ${tenant.tenantId} and action = 'rules.updated' order by id desc limit 1`;
+    expect(audit[0]?.actor).toMatch(/^user:/);
+  });
+
+  it("keeps a user's state to the user, its admins and the API key", async () => {
+    const member = await mintTokens(hub.url, tenant.apiKey, { userId: 'carol' });
+    expect((await apiJson(hub.url, 'GET', '/api/v1/users/ada/state', { token: member.accessToken })).status).toBe(403);
+    expect((await apiJson(hub.url, 'GET', '/api/v1/users/ada/state', { token: tenant.apiKey })).body).toMatchObject({ points: 60 });
+    expect((await apiJson(hub.url, 'GET', '/api/v1/users/nobody/state', { token: tenant.apiKey })).status).toBe(404);
+    expect((await apiJson(hub.url, 'GET', '/api/v1/me/state', { token: tenant.apiKey })).status).toBe(403);
+  });
+});

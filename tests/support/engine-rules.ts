@@ -1,0 +1,11 @@
+import { engineRulesSchema } from '../../src/shared/api/rules.js';
+import type { Database } from '../../src/shared/db/client.js';
+import { saveRules } from '../../src/shared/repositories/engine-rules.js';
+
+/**
+ * Rules under which an event produces only its `activity:recorded` update (no streaks, records
+ * or missions): for tests of the delivery path that count updates per event.
+ */
+export async function useActivityOnlyRules(db: Database, tenantId: string): Promise<void> {
+  await saveRules(db, tenantId, engineRulesSchema.parse({ streaks: [], records: [], missions: { perDay: 0 } }), 'test');
+}
