@@ -8,12 +8,13 @@ import { RefreshTokenStore } from '../shared/repositories/refresh-tokens.js';
 import { ApiKeyVerifier } from '../shared/repositories/tenants.js';
 import { UserDirectory } from '../shared/repositories/users.js';
 import type { AppContext } from '../shared/runtime/context.js';
-import { resolveJwtSecret } from '../shared/runtime/jwt-secret.js';
+import { resolveBoxSecret, resolveJwtSecret } from '../shared/runtime/secrets.js';
 import { createApp } from './app.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { createMetrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
+import { boxesRouter } from './routes/boxes.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { rulesRouter } from './routes/rules.js';
@@ -56,11 +57,13 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const adapterRedis = createRedis(context.redisUrl, 'blocking', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
   const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer, sql });
+  const rules = new RulesCache(sql);
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
     eventsRouter({ db, verifiers, users, writer, limits }),
     streamsRouter({ verifiers, limits, io }),
-    stateRouter({ sql, verifiers, limits, users, rules: new RulesCache(sql) }),
+    stateRouter({ sql, verifiers, limits, users, rules }),
+    boxesRouter({ sql, verifiers, limits, rules, queues: context.queues, boxSecret: await resolveBoxSecret(config) }),
     rulesRouter({ db, sql, verifiers, limits }),
     docsRouter(),
   ];

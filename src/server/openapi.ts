@@ -3,6 +3,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteCo
 import { z } from 'zod';
 import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
 import { problemSchema, type Problem } from '../shared/api/problem.js';
+import { boxOddsSchema, openedBoxSchema } from '../shared/api/boxes.js';
 import { externalUserId } from '../shared/api/common.js';
 import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema } from '../shared/api/rules.js';
 import { userStateSchema } from '../shared/api/state.js';
@@ -80,6 +81,7 @@ const problemResponses = {
   401: { description: 'Missing, invalid or expired credentials', example: { title: 'Unauthorized', code: 'token_expired', detail: 'access token expired' } },
   403: { description: 'Valid credentials that do not allow this', example: { title: 'Forbidden', code: 'forbidden', detail: 'A member may only post events for itself' } },
   404: { description: 'No such resource in this tenant', example: { title: 'Not Found', code: 'not_found', detail: 'No such user in this tenant' } },
+  409: { description: 'The request conflicts with the current configuration', example: { title: 'Conflict', code: 'conflict', detail: 'The box table "gold" is no longer defined' } },
   413: { description: `A body over ${MAX_BODY_BYTES} bytes`, example: { title: 'Payload Too Large', code: 'payload_too_large', detail: 'request entity too large' } },
   415: { description: 'Body not `application/json`', example: { title: 'Unsupported Media Type', code: 'unsupported_media_type', detail: 'Send the body as application/json' } },
   429: {
@@ -245,6 +247,33 @@ function registerApi(registry: OpenAPIRegistry): void {
       body: jsonBody(streamMessageRequestSchema, { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } }),
     },
     responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
+  });
+
+  route({
+    method: 'get',
+    path: '/api/v1/boxes/odds',
+    operationId: 'getBoxOdds',
+    tags: ['engagement'],
+    summary: "The tenant's published mystery box odds",
+    description: 'Per box table: odds per rarity in percent, the pity rule and the points each rarity holds, and how rolls are derived.',
+    ...authenticated,
+    responses: { 200: json('The odds', boxOddsSchema, limited), ...problems(401, 429) },
+  });
+  route({
+    method: 'post',
+    path: '/api/v1/me/boxes/{id}/open',
+    operationId: 'openBox',
+    tags: ['engagement'],
+    summary: 'Open one of your mystery boxes',
+    description:
+      'Idempotent: a box opens once; opening it again answers the stored result with 200. The roll is stored with every input (HMAC, uniform, odds, pity count) so it can be re-verified. The points go to the ledger once and `box:opened` is pushed to the user.',
+    ...authenticated,
+    request: { params: z.object({ id: z.uuid() }) },
+    responses: {
+      201: json('Opened now', openedBoxSchema, limited),
+      200: json('Opened before: the stored result', openedBoxSchema, limited),
+      ...problems(400, 401, 403, 404, 409, 429),
+    },
   });
 
   const stateDescription =

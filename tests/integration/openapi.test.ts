@@ -153,10 +153,12 @@ describe('OpenAPI document and docs UI', () => {
       .sort();
     expect(secured).toEqual([
       'GET /api/v1/admin/rules',
+      'GET /api/v1/boxes/odds',
       'GET /api/v1/events',
       'GET /api/v1/me/state',
       'GET /api/v1/users/{userId}/state',
       'POST /api/v1/events',
+      'POST /api/v1/me/boxes/{id}/open',
       'POST /api/v1/streams/{name}/messages',
       'POST /api/v1/tokens',
       'PUT /api/v1/admin/rules',

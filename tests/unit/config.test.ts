@@ -63,15 +63,16 @@ describe('parseConfig', () => {
     expect(issues.map((issue) => issue.variable).sort()).toEqual(['DATABASE_URL', 'PORT']);
   });
 
-  it('requires a JWT secret in production, and PEM keys for asymmetric algorithms', () => {
-    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['JWT_SECRET']);
+  it('requires the JWT and box secrets in production, and PEM keys for asymmetric algorithms', () => {
+    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET', 'JWT_SECRET']);
+    expect(issuesOf({ BOX_SECRET: 'short' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET']);
     expect(issuesOf({ JWT_ALGORITHM: 'EdDSA' }).map((issue) => issue.variable).sort()).toEqual(['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY']);
     expect(issuesOf({ JWT_SECRET: 'too short' }).map((issue) => issue.variable)).toEqual(['JWT_SECRET']);
   });
 
   it('writes readable logs only to a development terminal', () => {
     expect(parseConfig({}, true).LOG_FORMAT).toBe('pretty');
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, true).LOG_FORMAT).toBe('json');
+    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32) }, true).LOG_FORMAT).toBe('json');
     expect(parseConfig({ LOG_FORMAT: 'pretty' }, false).LOG_FORMAT).toBe('pretty');
   });
 });

@@ -30,6 +30,7 @@ export const httpErrors = {
     new HttpError(401, code, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' }),
   forbidden: (detail: string) => new HttpError(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => new HttpError(404, 'not_found', 'Not Found', detail),
+  conflict: (detail: string) => new HttpError(409, 'conflict', 'Conflict', detail),
   unsupportedMediaType: () =>
     new HttpError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json'),
   tooManyRequests: (retryAfterSeconds: number, detail = 'Rate limit exceeded') =>
