@@ -139,6 +139,30 @@ describe('engagement engine', () => {
     expect(streak).toEqual([{ current: 1 }]);
   });
 
+  it('adds campaign points inside the window, grants each tier once and scores the leaderboard', async () => {
+    await sql`
+      insert into campaigns (tenant_id, key, name, starts_at, ends_at, point_rules, tiers)
+      values (${tenant.tenantId}, 'autumn', 'Autumn push', now() - interval '1 day', now() + interval '1 day',
+              ${sql.json({ 'run.done': 5, '*': 1 })},
+              ${sql.json([{ points: 10, reward: { kind: 'badge', badge: 'autumn-10' } }, { points: 12, reward: { kind: 'points', amount: 7 } }])})`;
+    for (const type of ['run.done', 'run.done', 'walk.done', 'walk.done', 'run.done']) {
+      await postEvents(hub.url, tenant.apiKey, { type, userId: 'dan' });
+    }
+    // Outside the window: counts for nothing.
+    await postEvents(hub.url, tenant.apiKey, { type: 'run.done', userId: 'dan', occurredAt: new Date(Date.now() - 3 * 24 * HOUR).toISOString() });
+    await until(() => processedCount('dan'), (n) => n === 6);
+    const [progress] = await sql<{ points: number; tier: number; user_id: string }[]>`
+      select p.points, p.tier, p.user_id from campaign_progress p join campaigns c on c.id = p.campaign_id where c.key = 'autumn'`;
+    expect(progress).toMatchObject({ points: 17, tier: 2 });
+    const grants = await sql`select source_key, kind from rewards where user_id = ${progress?.user_id as string} and source = 'campaign' order by source_key`;
+    expect(grants).toEqual([
+      { source_key: 'autumn:tier-1', kind: 'badge' },
+      { source_key: 'autumn:tier-2', kind: 'points' },
+    ]);
+    const score = await hub.context.redis.zscore(`${hub.config.REDIS_PREFIX}:leaderboard:${tenant.tenantId}:autumn`, progress?.user_id as string);
+    expect(Number(score)).toBe(17);
+  });
+
   it('lets the API key and admins read and replace the rules, validated and audited', async () => {
     const member = await mintTokens(hub.url, tenant.apiKey, { userId: 'member' });
     expect((await apiJson(hub.url, 'GET', '/api/v1/admin/rules', { token: member.accessToken })).status).toBe(403);
