@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { createRedis } from '../shared/redis.js';
 import { RulesCache } from '../shared/repositories/engine-rules.js';
 import { EventWriter } from '../shared/repositories/event-writer.js';
+import { Leaderboards } from '../shared/repositories/leaderboards.js';
 import { RefreshTokenStore } from '../shared/repositories/refresh-tokens.js';
 import { ApiKeyVerifier } from '../shared/repositories/tenants.js';
 import { UserDirectory } from '../shared/repositories/users.js';
@@ -15,6 +16,7 @@ import { createMetrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
 import { createReadinessCheck } from './readiness.js';
 import { boxesRouter } from './routes/boxes.js';
+import { campaignsRouter } from './routes/campaigns.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { rulesRouter } from './routes/rules.js';
@@ -65,6 +67,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     stateRouter({ sql, verifiers, limits, users, rules }),
     boxesRouter({ sql, verifiers, limits, rules, queues: context.queues, boxSecret: await resolveBoxSecret(config) }),
     rulesRouter({ db, sql, verifiers, limits }),
+    campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
     docsRouter(),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });

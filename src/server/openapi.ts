@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
 import { problemSchema, type Problem } from '../shared/api/problem.js';
 import { boxOddsSchema, openedBoxSchema } from '../shared/api/boxes.js';
+import { CAMPAIGN_KEY, campaignInputSchema, campaignListSchema, campaignSchema, leaderboardQuerySchema, leaderboardSchema } from '../shared/api/campaigns.js';
 import { externalUserId } from '../shared/api/common.js';
 import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema } from '../shared/api/rules.js';
 import { userStateSchema } from '../shared/api/state.js';
@@ -274,6 +275,71 @@ function registerApi(registry: OpenAPIRegistry): void {
       200: json('Opened before: the stored result', openedBoxSchema, limited),
       ...problems(400, 401, 403, 404, 409, 429),
     },
+  });
+
+  const campaignKey = z.object({ key: z.string().regex(CAMPAIGN_KEY).meta({ example: 'winter-2026' }) });
+  route({
+    method: 'get',
+    path: '/api/v1/campaigns',
+    operationId: 'listCampaigns',
+    tags: ['campaigns'],
+    summary: "The tenant's campaigns",
+    ...authenticated,
+    responses: { 200: json('Every campaign, by start', campaignListSchema, limited), ...problems(401, 429) },
+  });
+  route({
+    method: 'get',
+    path: '/api/v1/campaigns/{key}',
+    operationId: 'getCampaign',
+    tags: ['campaigns'],
+    summary: 'One campaign',
+    ...authenticated,
+    request: { params: campaignKey },
+    responses: { 200: json('The campaign', campaignSchema, limited), ...problems(400, 401, 404, 429) },
+  });
+  route({
+    method: 'get',
+    path: '/api/v1/campaigns/{key}/leaderboard',
+    operationId: 'getLeaderboard',
+    tags: ['campaigns'],
+    summary: "A campaign's leaderboard, with the caller's own rank",
+    description: 'From a Redis sorted set kept by the engine; rebuilt from Postgres when missing. `me` is null for the API key and for users without points.',
+    ...authenticated,
+    request: { params: campaignKey, query: leaderboardQuerySchema },
+    responses: { 200: json('The top entries and the caller', leaderboardSchema, limited), ...problems(400, 401, 404, 429) },
+  });
+  route({
+    method: 'post',
+    path: '/api/v1/admin/campaigns',
+    operationId: 'createCampaign',
+    tags: ['admin'],
+    summary: 'Create a campaign (API key or admin)',
+    description: 'Events inside [startsAt, endsAt) earn the points of their type (or of `*`); reaching a tier grants its reward once. Audited.',
+    ...authenticated,
+    request: { body: jsonBody(campaignInputSchema) },
+    responses: { 201: json('Created', campaignSchema, limited), ...problems(400, 401, 403, 409, 413, 415, 429) },
+  });
+  route({
+    method: 'put',
+    path: '/api/v1/admin/campaigns/{key}',
+    operationId: 'replaceCampaign',
+    tags: ['admin'],
+    summary: 'Replace a campaign (API key or admin)',
+    description: 'Points and tiers already earned are kept. Audited.',
+    ...authenticated,
+    request: { params: campaignKey, body: jsonBody(campaignInputSchema) },
+    responses: { 200: json('Replaced', campaignSchema, limited), ...problems(400, 401, 403, 404, 413, 415, 429) },
+  });
+  route({
+    method: 'delete',
+    path: '/api/v1/admin/campaigns/{key}',
+    operationId: 'deleteCampaign',
+    tags: ['admin'],
+    summary: 'Delete a campaign and its progress (API key or admin)',
+    description: 'Rewards already granted stay in the ledger. Audited.',
+    ...authenticated,
+    request: { params: campaignKey },
+    responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 403, 404, 429) },
   });
 
   const stateDescription =

@@ -13,10 +13,11 @@ export function apiRequest(baseUrl: string, method: string, path: string, option
   });
 }
 
-/** apiRequest, with the body read as JSON. */
+/** apiRequest, with the body read as JSON (undefined when there is none, as for a 204). */
 export async function apiJson<T = unknown>(baseUrl: string, method: string, path: string, options: Parameters<typeof apiRequest>[3] = {}): Promise<{ status: number; body: T }> {
   const response = await apiRequest(baseUrl, method, path, options);
-  return { status: response.status, body: (await response.json()) as T };
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 export async function mintTokens(baseUrl: string, apiKey: string, body: Record<string, unknown>): Promise<TokenPair> {

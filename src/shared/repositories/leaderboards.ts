@@ -39,6 +39,10 @@ export class Leaderboards {
     return rows.length;
   }
 
+  async remove(tenantId: string, campaignKey: string): Promise<void> {
+    await this.redis.del(this.key(tenantId, campaignKey));
+  }
+
   async exists(tenantId: string, campaignKey: string): Promise<boolean> {
     return (await this.redis.exists(this.key(tenantId, campaignKey))) === 1;
   }
