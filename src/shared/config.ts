@@ -66,6 +66,8 @@ export const configSchema = z.object({
 
   /** How long per-user updates stay available to `sync`; a client further behind reloads its snapshot. */
   USER_UPDATES_RETENTION_DAYS: positiveInt.default(7),
+  /** How often the daily-mission sweep assigns missions to recently active users whose local day began. */
+  MISSION_SWEEP_MINUTES: positiveInt.default(15),
   /** Client events a socket may send: sustained per second, and short bursts. */
   SOCKET_EVENTS_PER_SECOND: positiveInt.default(20),
   SOCKET_EVENTS_BURST: positiveInt.default(40),

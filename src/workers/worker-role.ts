@@ -4,6 +4,7 @@ import { Leaderboards } from '../shared/repositories/leaderboards.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createBackupHandler } from './processors/db-backup.js';
 import { createEngagementHandler } from './processors/engagement-event.js';
+import { createMissionSweepHandler } from './processors/missions-sweep.js';
 import { createPruneUserUpdatesHandler } from './processors/prune-user-updates.js';
 import { buildHandlerRegistry } from './registry.js';
 import { applySchedules } from './schedules.js';
@@ -15,6 +16,7 @@ const CLOSE_RESERVE_MS = 2_000;
 /** The worker role: one BullMQ worker per queue, dispatching each job to its registered handler. */
 export async function startWorkerRole(context: AppContext): Promise<WorkerPool> {
   const { config, logger, lifecycle } = context;
+  const rules = new RulesCache(context.database.sql);
   const registry = buildHandlerRegistry([
     createBackupHandler({
       databaseUrl: context.databaseUrl,
@@ -25,9 +27,10 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     createEngagementHandler({
       sql: context.database.sql,
       queues: context.queues,
-      rules: new RulesCache(context.database.sql),
+      rules,
       leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
     }),
+    createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
     createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
   ], consumedJobNames());
   const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });

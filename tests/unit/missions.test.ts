@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANY_EVENT, engineRulesSchema, type MissionTemplate } from '../../src/shared/api/rules.js';
 import type { LocalDay } from '../../src/shared/engine/calendar.js';
-import { advanceMission, missionMatches, selectMissions } from '../../src/shared/engine/missions.js';
+import { advanceMission, missionDaysToAssign, missionMatches, selectMissions } from '../../src/shared/engine/missions.js';
 
 const DEFAULT_TEMPLATES = engineRulesSchema.parse({}).missions.templates;
 
@@ -196,5 +196,24 @@ describe('advanceMission', () => {
 
   it('never moves progress backwards', () => {
     expect(advanceMission(2, 5, -3)).toEqual({ progress: 2, completed: false, justCompleted: false });
+  });
+});
+
+describe('missionDaysToAssign', () => {
+  const now = new Date('2026-11-22T12:00:00Z');
+
+  it('assigns the days since the last assignment, back to the late-event grace at most', () => {
+    expect(missionDaysToAssign('2026-11-22', now, 'UTC', 48)).toEqual([]);
+    expect(missionDaysToAssign('2026-11-21', now, 'UTC', 48)).toEqual(['2026-11-22']);
+    // Down for a week: only the days whose events can still count.
+    expect(missionDaysToAssign('2026-11-15', now, 'UTC', 48)).toEqual(['2026-11-20', '2026-11-21', '2026-11-22']);
+    expect(missionDaysToAssign(null, now, 'UTC', 0)).toEqual(['2026-11-22']);
+    // Local days: in Kiritimati (UTC+14) it is already the 23rd.
+    expect(missionDaysToAssign('2026-11-22', now, 'Pacific/Kiritimati', 24)).toEqual(['2026-11-23']);
+  });
+
+  it('skips dates a zone never had', () => {
+    expect(missionDaysToAssign('2011-12-29', new Date('2011-12-31T12:00:00Z'), 'Pacific/Apia', 72)).toEqual(['2011-12-31', '2012-01-01']);
+    expect(missionDaysToAssign('2011-12-28', new Date('2011-12-30T12:00:00Z'), 'Pacific/Apia', 72)).toEqual(['2011-12-29', '2011-12-31']);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { matchesEventType, type MissionTemplate, type RewardSpec } from '../api/rules.js';
-import type { LocalDay } from './calendar.js';
+import { localDay, nextLocalDay, type LocalDay } from './calendar.js';
 
 /**
  * Daily missions. A user's missions for a day are a pure function of (user, day, templates), so
@@ -135,4 +135,19 @@ export function advanceMission(progress: number, target: number, increment = 1):
   const next = Math.min(target, progress + Math.max(0, increment));
   const completed = next >= target;
   return { progress: next, completed, justCompleted: completed };
+}
+
+/**
+ * The local days a sweep assigns missions for: those after the last assigned day up to today,
+ * but none whose events can no longer count (older than the late-event grace). After downtime
+ * this catches up; a late event for such a day then still finds its missions. The grace (at
+ * most 14 days in the rules) bounds the list, whatever the downtime.
+ */
+export function missionDaysToAssign(lastAssigned: LocalDay | null, now: Date, zone: string, graceHours: number): LocalDay[] {
+  const today = localDay(now, zone);
+  const oldestOpen = localDay(new Date(now.getTime() - graceHours * 3_600_000), zone);
+  let day = lastAssigned !== null && lastAssigned >= oldestOpen ? nextLocalDay(lastAssigned, zone) : oldestOpen;
+  const days: LocalDay[] = [];
+  for (; day <= today; day = nextLocalDay(day, zone)) days.push(day);
+  return days;
 }

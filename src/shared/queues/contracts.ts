@@ -16,6 +16,11 @@ export const jobDefinitions = {
     queue: 'maintenance',
     payload: z.object({}),
   },
+  /** Assigns the daily missions of recently active users whose local day began, catching up on missed days. */
+  'missions.sweep': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
   /** Stored updates for one user, for whichever hub node holds the user's sockets; consumed by hubs. */
   'realtime.deliver': {
     queue: 'realtime',
