@@ -5,6 +5,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import { createBackupHandler } from './processors/db-backup.js';
 import { createEngagementHandler } from './processors/engagement-event.js';
 import { createMissionSweepHandler } from './processors/missions-sweep.js';
+import { createStreakAtRiskHandler } from './processors/streak-at-risk.js';
 import { createPruneUserUpdatesHandler } from './processors/prune-user-updates.js';
 import { buildHandlerRegistry } from './registry.js';
 import { applySchedules } from './schedules.js';
@@ -30,6 +31,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       rules,
       leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
     }),
+    createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
     createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
   ], consumedJobNames());

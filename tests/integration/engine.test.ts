@@ -2,11 +2,13 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UserState } from '../../src/shared/api/state.js';
 import { engineRulesSchema } from '../../src/shared/api/rules.js';
-import { localDay } from '../../src/shared/engine/calendar.js';
+import { localDay, nextLocalDay } from '../../src/shared/engine/calendar.js';
 import { saveRules } from '../../src/shared/repositories/engine-rules.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
+import { createStreakAtRiskHandler } from '../../src/workers/processors/streak-at-risk.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
+import { silentLogger } from '../support/silent-logger.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -112,6 +114,25 @@ describe('engagement engine', () => {
         expect.objectContaining({ key: 'most-active-day', best: 2 }),
       ]),
     );
+  });
+
+  it("schedules the next day's at-risk check at 20:00 local, which warns only while that day has no event", async () => {
+    const [ada] = await sql<{ id: string }[]>`select id from users where external_id = 'ada' and tenant_id = ${tenant.tenantId}`;
+    const adaId = ada?.id as string;
+    const today = localDay(new Date(), ZONE);
+    const tomorrow = nextLocalDay(today, ZONE);
+    const job = await hub.context.queues.get('engagement').getJob(`at-risk.${adaId}.${tomorrow}.daily`);
+    expect(job?.data).toEqual({ tenantId: tenant.tenantId, userId: adaId, streakKey: 'daily', day: tomorrow });
+    // 20:00 in Kolkata is 14:30 UTC (BullMQ stamps the job a moment after the delay was computed).
+    expect(Math.abs((job?.timestamp ?? 0) + (job?.delay ?? 0) - Date.parse(`${tomorrow}T14:30:00Z`))).toBeLessThan(2_000);
+
+    const check = createStreakAtRiskHandler({ sql: hub.context.database.sql, queues: hub.context.queues });
+    const context = { logger: silentLogger(), jobId: 'test', attempt: 1 };
+    expect(await check.handle({ tenantId: tenant.tenantId, userId: adaId, streakKey: 'daily', day: today }, context)).toEqual({ warned: false });
+    expect(await check.handle({ tenantId: tenant.tenantId, userId: adaId, streakKey: 'daily', day: tomorrow }, context)).toEqual({ warned: true });
+    const [warning] = await sql<{ payload: Record<string, unknown> }[]>`
+      select payload from user_updates where user_id = ${adaId} and type = 'streak:at_risk'`;
+    expect(warning?.payload).toEqual({ key: 'daily', current: 3, day: tomorrow, freezes: 0 });
   });
 
   it('applies an event once however often its job is delivered', async () => {

@@ -26,6 +26,11 @@ export const jobDefinitions = {
     queue: 'realtime',
     payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) }),
   },
+  /** Delayed to the at-risk hour of a user's local day: warns when a live streak has nothing yet that day. */
+  'streak.at-risk': {
+    queue: 'engagement',
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), streakKey: z.string(), day: z.iso.date() }),
+  },
   /** One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice. */
   'engagement.event': {
     queue: 'engagement',

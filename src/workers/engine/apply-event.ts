@@ -4,7 +4,7 @@ import { zoneAt } from '../../shared/engine/time-zones.js';
 import { grantReward, pointsBalance } from '../../shared/repositories/rewards.js';
 import type { NewUserUpdate } from '../../shared/repositories/user-updates.js';
 import { applyCampaigns } from './campaign-effects.js';
-import type { EffectContext, EngineEvent, LeaderboardScore } from './context.js';
+import type { AtRiskCheck, EffectContext, EngineEvent, LeaderboardScore } from './context.js';
 import { applyMissions } from './mission-effects.js';
 import { applyRecords } from './record-effects.js';
 import { applyStreaks } from './streak-effects.js';
@@ -18,6 +18,7 @@ interface ZoneRow {
 export interface AppliedEvent {
   updates: NewUserUpdate[];
   leaderboard: LeaderboardScore[];
+  atRisk: AtRiskCheck[];
 }
 
 /**
@@ -44,6 +45,7 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
     updates: [{ event: 'activity:recorded', payload: { eventId: event.id, type: event.type, ...(event.value === null ? {} : { value: event.value }) } }],
     grants: [],
     leaderboard: [],
+    atRisk: [],
   };
   await applyStreaks(context);
   await applyRecords(context);
@@ -53,5 +55,5 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
     const reward = await grantReward(tx, request);
     if (reward) context.updates.push({ event: 'reward:granted', payload: { reward, points: await pointsBalance(tx, event.userId) } });
   }
-  return { updates: context.updates, leaderboard: context.leaderboard };
+  return { updates: context.updates, leaderboard: context.leaderboard, atRisk: context.atRisk };
 }

@@ -21,6 +21,13 @@ export interface LeaderboardScore {
   points: number;
 }
 
+/** A streak check to schedule once the transaction has committed. */
+export interface AtRiskCheck {
+  streakKey: string;
+  day: string;
+  at: Date;
+}
+
 /**
  * What the effects of one event share: its transaction (with the user's row locked), the
  * tenant's rules, the zone its day is counted in, and what they produce: updates for the user,
@@ -36,4 +43,5 @@ export interface EffectContext {
   updates: NewUserUpdate[];
   grants: GrantRequest[];
   leaderboard: LeaderboardScore[];
+  atRisk: AtRiskCheck[];
 }

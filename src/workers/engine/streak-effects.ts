@@ -1,5 +1,5 @@
 import { matchesEventType, type StreakRule } from '../../shared/api/rules.js';
-import type { LocalDay } from '../../shared/engine/calendar.js';
+import { atLocalTime, nextLocalDay, type LocalDay } from '../../shared/engine/calendar.js';
 import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, type DayGuard, type MilestoneReached, type StreakState } from '../../shared/engine/streaks.js';
 import type { EffectContext } from './context.js';
 
@@ -77,6 +77,11 @@ async function advance(context: EffectContext, rule: StreakRule, before: StreakS
     if (spec) {
       context.grants.push({ tenantId: event.tenantId, userId: event.userId, source: 'streak', sourceKey: `${rule.key}:${milestone.runStart}:${milestone.days}`, spec: spec.reward });
     }
+  }
+  if (state.lastDay) {
+    // The next local day is at risk from the tenant's at-risk hour unless an event comes first.
+    const next = nextLocalDay(state.lastDay, zone);
+    context.atRisk.push({ streakKey: rule.key, day: next, at: atLocalTime(next, zone, context.rules.atRiskHour) });
   }
   context.updates.push({
     event: 'streak:updated',

@@ -1,0 +1,39 @@
+import type { Sql } from '../../shared/db/client.js';
+import { streakAsOf } from '../../shared/engine/streaks.js';
+import type { JobQueues } from '../../shared/queues/producer.js';
+import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
+import type { JobHandler } from '../registry.js';
+
+interface StreakCheckRow {
+  current: number;
+  longest: number;
+  freezes: number;
+  last_day: string;
+  run_start: string;
+  timezone: string;
+}
+
+/**
+ * Fires at the at-risk hour of a user's local day (a delayed job scheduled when the day before
+ * was credited): if the streak is still alive and the day has no qualifying event yet, the user
+ * gets `streak:at_risk`. An event that came first makes it a no-op.
+ */
+export function createStreakAtRiskHandler(deps: { sql: Sql; queues: JobQueues }): JobHandler<'streak.at-risk'> {
+  return {
+    name: 'streak.at-risk',
+    async handle({ tenantId, userId, streakKey, day }) {
+      const updates = await deps.sql.begin(async (tx) => {
+        const [row] = await tx<StreakCheckRow[]>`
+          select s.current, s.longest, s.freezes, s.last_day, s.run_start, u.timezone
+          from streaks s join users u on u.id = s.user_id
+          where s.user_id = ${userId} and s.streak_key = ${streakKey} for update of s`;
+        if (!row) return [];
+        const view = streakAsOf({ current: row.current, longest: row.longest, freezes: row.freezes, lastDay: row.last_day, runStart: row.run_start }, day, row.timezone);
+        if (!view.atRisk) return [];
+        return appendUserUpdates(tx, tenantId, userId, [{ event: 'streak:at_risk', payload: { key: streakKey, current: view.current, day, freezes: view.freezes } }]);
+      });
+      if (updates.length > 0) await deps.queues.enqueue('realtime.deliver', { tenantId, userId, updates }, { removeOnComplete: true });
+      return { warned: updates.length > 0 };
+    },
+  };
+}
