@@ -48,18 +48,6 @@ export function atLocalTime(day: LocalDay, zone: string, hour: number, minute = 
   return DateTime.fromISO(day, { zone }).set({ hour, minute, second: 0, millisecond: 0 }).toJSDate();
 }
 
-/** Days before `day` (as many as exist), oldest first: for catching up on missed days. */
-export function previousLocalDays(day: LocalDay, zone: string, count: number): LocalDay[] {
-  const days: LocalDay[] = [];
-  let cursor = startOfLocalDay(day, zone);
-  for (let i = 0; i < count; i += 1) {
-    const previous = localDay(new Date(cursor.getTime() - 1), zone);
-    days.unshift(previous);
-    cursor = startOfLocalDay(previous, zone);
-  }
-  return days;
-}
-
 /** A date `count` calendar days after `day` (plain date arithmetic, zone-free). */
 export function addCalendarDays(day: LocalDay, count: number): LocalDay {
   return DateTime.fromISO(day, { zone: 'UTC' }).plus({ days: count }).toISODate() as LocalDay;

@@ -52,7 +52,7 @@ export async function assignMissions(
   return rows.sort((a, b) => a.slot - b.slot).map(missionView);
 }
 
-export async function missionsOfDay(sql: Sql, userId: string, day: LocalDay): Promise<MissionView[]> {
+export async function missionsOfDay(sql: Sql | Transaction, userId: string, day: LocalDay): Promise<MissionView[]> {
   const rows = await sql<MissionRow[]>`select ${sql.unsafe(MISSION_COLUMNS)} from user_missions where user_id = ${userId} and day = ${day} order by slot`;
   return rows.map(missionView);
 }

@@ -3,7 +3,8 @@ import type { EngineRules } from '../api/rules.js';
 import type { Sql, Transaction } from '../db/client.js';
 import { localDay } from '../engine/calendar.js';
 import { streakAsOf } from '../engine/streaks.js';
-import { MISSION_COLUMNS, missionView, type MissionRow } from './missions.js';
+import { missionsOfDay } from './missions.js';
+import { pointsBalance } from './rewards.js';
 
 const iso = (value: string) => new Date(value).toISOString();
 
@@ -23,8 +24,8 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
       streaksOf(tx, userId, rules, today, zone),
       tx<{ metric_key: string; best: number; day: string; achieved_at: string }[]>`
         select metric_key, best, day, achieved_at from personal_records where user_id = ${userId} order by metric_key`,
-      tx<MissionRow[]>`select ${tx.unsafe(MISSION_COLUMNS)} from user_missions where user_id = ${userId} and day = ${today} order by slot`,
-      tx<{ total: string }[]>`select coalesce(sum(points), 0) as total from rewards where user_id = ${userId}`,
+      missionsOfDay(tx, userId, today),
+      pointsBalance(tx, userId),
       tx<{ badge: string }[]>`select badge from rewards where user_id = ${userId} and kind = 'badge' order by created_at`,
       tx<{ id: string; table_key: string; granted_at: string; opened_at: string | null; rarity: string | null }[]>`
         select id, table_key, granted_at, opened_at, rarity from boxes where user_id = ${userId} order by granted_at desc limit 100`,
@@ -38,8 +39,8 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
       today,
       streaks,
       records: records.map((row) => ({ key: row.metric_key, best: row.best, day: row.day, achievedAt: iso(row.achieved_at) })),
-      missions: { day: today, items: missions.map(missionView) },
-      points: Number(points[0]?.total ?? 0),
+      missions: { day: today, items: missions },
+      points,
       badges: badges.map((row) => row.badge),
       boxes: boxes.map((row) => ({ id: row.id, table: row.table_key, grantedAt: iso(row.granted_at), openedAt: row.opened_at && iso(row.opened_at), rarity: row.rarity })),
       campaigns: campaigns.map((row) => ({ key: row.key, name: row.name, points: row.points, tier: row.tier, endsAt: iso(row.ends_at) })),

@@ -1,4 +1,4 @@
-import { and, eq, sql as drizzleSql } from 'drizzle-orm';
+import { and, eq, sql as drizzleSql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { pgArrayType, type Database, type Sql } from '../db/client.js';
 import { users, type UserRole } from '../db/schema.js';
@@ -61,19 +61,16 @@ export class UserDirectory {
     return profile;
   }
 
-  async findByExternalId(tenantId: string, externalId: string): Promise<UserProfile | undefined> {
-    const [row] = await this.db
-      .select(profileColumns)
-      .from(users)
-      .where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
-    return row;
+  findByExternalId(tenantId: string, externalId: string): Promise<UserProfile | undefined> {
+    return this.findOne(tenantId, eq(users.externalId, externalId));
   }
 
-  async findById(tenantId: string, userId: string): Promise<UserProfile | undefined> {
-    const [row] = await this.db
-      .select(profileColumns)
-      .from(users)
-      .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
+  findById(tenantId: string, userId: string): Promise<UserProfile | undefined> {
+    return this.findOne(tenantId, eq(users.id, userId));
+  }
+
+  private async findOne(tenantId: string, condition: SQL): Promise<UserProfile | undefined> {
+    const [row] = await this.db.select(profileColumns).from(users).where(and(eq(users.tenantId, tenantId), condition));
     return row;
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { rarities, rewardSpecSchema } from '../api/rules.js';
+import { rarities } from '../api/rules.js';
+import { missionStateSchema } from '../api/state.js';
 
 /**
  * Per-user updates: each carries `seq`, which increases by exactly 1 per update of that user,
@@ -7,8 +8,7 @@ import { rarities, rewardSpecSchema } from '../api/rules.js';
  * for everything after N.
  */
 const day = z.iso.date();
-const missionView = z.object({ id: z.uuid(), slot: z.int(), templateKey: z.string(), eventType: z.string(), target: z.int(), progress: z.int(), reward: rewardSpecSchema, completed: z.boolean() });
-export type MissionView = z.infer<typeof missionView>;
+export type MissionView = z.infer<typeof missionStateSchema>;
 const grantedReward = z.object({ id: z.uuid(), kind: z.enum(['points', 'box', 'badge']), points: z.int(), badge: z.string().nullable(), boxId: z.uuid().nullable(), source: z.string(), sourceKey: z.string() });
 export type GrantedReward = z.infer<typeof grantedReward>;
 
@@ -26,9 +26,9 @@ export const userUpdatePayloadSchemas = {
   }),
   'streak:at_risk': z.object({ key: z.string(), current: z.int(), day, freezes: z.int() }),
   'record:broken': z.object({ key: z.string(), value: z.number(), previous: z.number().nullable(), day, eventId: z.uuid() }),
-  'missions:assigned': z.object({ day, missions: z.array(missionView) }),
-  'mission:progressed': z.object({ day, mission: missionView }),
-  'mission:completed': z.object({ day, mission: missionView }),
+  'missions:assigned': z.object({ day, missions: z.array(missionStateSchema) }),
+  'mission:progressed': z.object({ day, mission: missionStateSchema }),
+  'mission:completed': z.object({ day, mission: missionStateSchema }),
   'reward:granted': z.object({ reward: grantedReward, points: z.int() }),
   'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
   'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),

@@ -51,9 +51,13 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
   await applyRecords(context);
   await applyMissions(context);
   await applyCampaigns(context);
+  // Each grant's update carries the balance right after it: read once, then kept up to date.
+  let balance = context.grants.length > 0 ? await pointsBalance(tx, event.userId) : 0;
   for (const request of context.grants) {
     const reward = await grantReward(tx, request);
-    if (reward) context.updates.push({ event: 'reward:granted', payload: { reward, points: await pointsBalance(tx, event.userId) } });
+    if (!reward) continue;
+    balance += reward.points;
+    context.updates.push({ event: 'reward:granted', payload: { reward, points: balance } });
   }
   return { updates: context.updates, leaderboard: context.leaderboard, atRisk: context.atRisk };
 }
