@@ -21,6 +21,7 @@ import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { rulesRouter } from './routes/rules.js';
 import { stateRouter } from './routes/state.js';
+import { streaksRouter } from './routes/streaks.js';
 import { streamsRouter } from './routes/streams.js';
 import { tokensRouter } from './routes/tokens.js';
 import { startDashboard } from './realtime/dashboard.js';
@@ -67,6 +68,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     stateRouter({ sql, verifiers, limits, users, rules }),
     boxesRouter({ sql, verifiers, limits, rules, queues: context.queues, boxSecret: await resolveBoxSecret(config) }),
     rulesRouter({ db, sql, verifiers, limits }),
+    streaksRouter({ sql, verifiers, limits, users, rules, queues: context.queues }),
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
     docsRouter(),
   ];

@@ -6,8 +6,9 @@ import { problemSchema, type Problem } from '../shared/api/problem.js';
 import { boxOddsSchema, openedBoxSchema } from '../shared/api/boxes.js';
 import { CAMPAIGN_KEY, campaignInputSchema, campaignListSchema, campaignSchema, leaderboardQuerySchema, leaderboardSchema } from '../shared/api/campaigns.js';
 import { externalUserId } from '../shared/api/common.js';
-import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema } from '../shared/api/rules.js';
+import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema, ruleKey } from '../shared/api/rules.js';
 import { userStateSchema } from '../shared/api/state.js';
+import { MAX_REPAIR_DAYS, streakRepairRequestSchema, streakRepairResponseSchema } from '../shared/api/streaks.js';
 import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../shared/api/streams.js';
 import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../shared/api/tokens.js';
 import { MAX_BODY_BYTES } from './app.js';
@@ -364,6 +365,17 @@ function registerApi(registry: OpenAPIRegistry): void {
     ...authenticated,
     request: { params: z.object({ userId: externalUserId }) },
     responses: { 200: json('The snapshot', userStateSchema, limited), ...problems(401, 403, 404, 429) },
+  });
+  route({
+    method: 'post',
+    path: '/api/v1/users/{userId}/streaks/{key}/repair',
+    operationId: 'repairStreak',
+    tags: ['admin'],
+    summary: "Credit missed days to a user's streak (API key or admin)",
+    description: `Days are local days in the user's time zone, up to ${MAX_REPAIR_DAYS} per call, none after the user's today. The streak is recomputed from all its days as if events had come on them; milestones it now reaches are granted once; the user gets \`streak:updated\` (with \`repairedDays\`) and \`reward:granted\` live. Days that already counted change nothing. Every call is audited (\`streak.repaired\`, with the reason).`,
+    ...authenticated,
+    request: { params: z.object({ userId: externalUserId, key: ruleKey }), body: jsonBody(streakRepairRequestSchema) },
+    responses: { 200: json('The streak after the repair', streakRepairResponseSchema, limited), ...problems(400, 401, 403, 404, 413, 415, 429) },
   });
   route({
     method: 'get',

@@ -169,6 +169,7 @@ describe('OpenAPI document and docs UI', () => {
       'POST /api/v1/me/boxes/{id}/open',
       'POST /api/v1/streams/{name}/messages',
       'POST /api/v1/tokens',
+      'POST /api/v1/users/{userId}/streaks/{key}/repair',
       'PUT /api/v1/admin/campaigns/{key}',
       'PUT /api/v1/admin/rules',
     ]);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { streakRuleSchema } from '../../src/shared/api/rules.js';
 import { daysBetween, localDay, nextLocalDay, type LocalDay } from '../../src/shared/engine/calendar.js';
-import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, streakAsOf, type DayGuard, type StreakState } from '../../src/shared/engine/streaks.js';
+import { creditDay, EMPTY_STREAK, foldStreak, guardAfterRepair, stepStreak, streakAsOf, type DayGuard, type StreakState } from '../../src/shared/engine/streaks.js';
 import { adoptZone, ZONE_CHANGE_COOLDOWN_MS, zoneAt, type ZoneState } from '../../src/shared/engine/time-zones.js';
 
 const ZONES = ['America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'Pacific/Apia', 'Asia/Kolkata', 'UTC'] as const;
@@ -218,6 +218,33 @@ describe('time-zone guard', () => {
     expect(hopped.day).toBe('2026-05-31');
     expect(creditDay(new Date('2026-06-01T10:59:59Z'), 'Pacific/Kiritimati', hopped.guard).day).toBe('2026-05-31');
     expect(creditDay(new Date('2026-06-01T11:00:01Z'), 'Pacific/Kiritimati', hopped.guard).day).toBe('2026-06-01');
+  });
+
+  it('after a repaired day, events in one zone still count for their own day: later ones on the repaired streak, earlier ones as late', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ZONES),
+        instant,
+        fc.boolean(),
+        fc.integer({ min: 0, max: 5 }),
+        fc.array(fc.integer({ min: -6 * DAY, max: 3 * DAY }), { maxLength: 20 }),
+        (zone, now, hadEvents, daysBack, offsets) => {
+          const earlier = hadEvents ? creditDay(new Date(now.getTime() - 8 * DAY), zone, null).guard : null;
+          const repairedDay = localDay(new Date(now.getTime() - daysBack * DAY), zone);
+          let guard = guardAfterRepair(earlier, repairedDay, zone);
+          expect(guard.lastDay).toBe(repairedDay);
+          for (const offset of [...offsets].sort((a, b) => a - b)) {
+            const at = new Date(now.getTime() + offset);
+            const credited = creditDay(at, zone, guard);
+            expect(credited.day).toBe(localDay(at, zone));
+            guard = credited.guard;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const guard = creditDay(new Date('2026-05-10T12:00:00Z'), 'UTC', null).guard;
+    expect(guardAfterRepair(guard, '2026-05-09', 'UTC')).toBe(guard);
   });
 
   it('adopts a new zone at most once per 24 hours and counts earlier events in the zone held before', () => {

@@ -11,6 +11,8 @@ const key = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,39}$/, { message: 'must be 1 to 40 lowercase letters, digits, _ or -, starting with a letter' })
   .meta({ example: 'daily' });
+/** The key naming a streak, metric, template or box table. */
+export { key as ruleKey };
 
 /** An event type, or `*` for any event. */
 export const ANY_EVENT = '*';

@@ -14,23 +14,26 @@ export const missionStateSchema = z.object({
   completed: z.boolean(),
 });
 
+/** A streak as of the user's today: days missed since the last one have already used up freezes. */
+export const streakViewSchema = z.object({
+  key: z.string(),
+  current: z.int(),
+  longest: z.int(),
+  freezes: z.int(),
+  lastDay: day.nullable(),
+  alive: z.boolean(),
+  atRisk: z.boolean(),
+});
+
+export type StreakView = z.infer<typeof streakViewSchema>;
+
 export const userStateSchema = z
   .object({
     /** The user's latest update seq: follow live updates after it, with no gap. */
     seq: z.int().min(0),
     timeZone: z.string(),
     today: day,
-    streaks: z.array(
-      z.object({
-        key: z.string(),
-        current: z.int(),
-        longest: z.int(),
-        freezes: z.int(),
-        lastDay: day.nullable(),
-        alive: z.boolean(),
-        atRisk: z.boolean(),
-      }),
-    ),
+    streaks: z.array(streakViewSchema),
     records: z.array(z.object({ key: z.string(), best: z.number(), day, achievedAt: z.iso.datetime() })),
     missions: z.object({ day, items: z.array(missionStateSchema) }),
     points: z.int(),

@@ -8,10 +8,14 @@ import { DateTime } from 'luxon';
 
 export type LocalDay = string;
 
-
 /** The local date of an instant in a zone. */
 export function localDay(at: Date, zone: string): LocalDay {
   return DateTime.fromJSDate(at, { zone }).toISODate() as LocalDay;
+}
+
+/** Whether a zone had this date at all (Pacific/Apia never had 2011-12-30). */
+export function dayExistsIn(day: LocalDay, zone: string): boolean {
+  return localDay(startOfLocalDay(day, zone), zone) === day;
 }
 
 /** The first instant of a local day (not always 00:00: some zones start DST at midnight). */

@@ -137,3 +137,16 @@ export function creditDay(at: Date, zone: string, guard: DayGuard | null): { day
   const anchorStart = onOldCalendar ? new Date(guard.anchorStart.getTime() + elapsed) : ownStart;
   return { day, guard: { lastDay: day, lastAt: at, anchorDay: day, anchorStart } };
 }
+
+/**
+ * The guard after an admin credited days without events. A repaired day later than the anchor
+ * becomes the anchor, starting at its own start of day, and the latest event is taken to be no
+ * earlier than that start: an event from before it then counts as late, for its own day, instead
+ * of being clamped forward onto the repaired day.
+ */
+export function guardAfterRepair(guard: DayGuard | null, lastDay: LocalDay, zone: string): DayGuard {
+  if (guard && guard.anchorDay >= lastDay) return guard;
+  const start = startOfLocalDay(lastDay, zone);
+  const lastAt = guard && guard.lastAt > start ? guard.lastAt : start;
+  return { lastDay, lastAt, anchorDay: lastDay, anchorStart: start };
+}

@@ -3,7 +3,7 @@ import type { EngineRules } from '../api/rules.js';
 import type { Sql } from '../db/client.js';
 import { rollBox, type BoxRoll } from '../engine/boxes.js';
 import type { UserUpdate } from '../socket/user-updates.js';
-import { grantReward, pointsBalance } from './rewards.js';
+import { grantRewards } from './rewards.js';
 import { appendUserUpdates, type NewUserUpdate } from './user-updates.js';
 
 export type OpenBoxOutcome =
@@ -55,8 +55,8 @@ export async function openBox(sql: Sql, target: { tenantId: string; userId: stri
     const result = asOpened(box, roll, opened?.opened_at ?? new Date().toISOString());
     const changes: NewUserUpdate[] = [{ event: 'box:opened', payload: { boxId: box.id, rarity: roll.rarity, points: roll.points, pityApplied: roll.pityApplied } }];
     if (roll.points > 0) {
-      const reward = await grantReward(tx, { tenantId: target.tenantId, userId: target.userId, source: 'box', sourceKey: box.id, spec: { kind: 'points', amount: roll.points } });
-      if (reward) changes.push({ event: 'reward:granted', payload: { reward, points: await pointsBalance(tx, target.userId) } });
+      const granted = await grantRewards(tx, target.userId, [{ tenantId: target.tenantId, userId: target.userId, source: 'box', sourceKey: box.id, spec: { kind: 'points', amount: roll.points } }]);
+      changes.push(...granted.map((payload) => ({ event: 'reward:granted' as const, payload })));
     }
     return { kind: 'opened', box: result, updates: await appendUserUpdates(tx, target.tenantId, target.userId, changes) };
   });

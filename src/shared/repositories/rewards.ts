@@ -46,3 +46,20 @@ export async function pointsBalance(sql: Sql | Transaction, userId: string): Pro
   const [row] = await sql<{ total: string }[]>`select coalesce(sum(points), 0) as total from rewards where user_id = ${userId}`;
   return Number(row?.total ?? 0);
 }
+
+/**
+ * Grants rewards in order inside the caller's transaction; each one granted for the first time
+ * comes back with the balance right after it (read once, then kept up to date).
+ */
+export async function grantRewards(tx: Transaction, userId: string, requests: GrantRequest[]): Promise<{ reward: GrantedReward; points: number }[]> {
+  if (requests.length === 0) return [];
+  let balance = await pointsBalance(tx, userId);
+  const granted: { reward: GrantedReward; points: number }[] = [];
+  for (const request of requests) {
+    const reward = await grantReward(tx, request);
+    if (!reward) continue;
+    balance += reward.points;
+    granted.push({ reward, points: balance });
+  }
+  return granted;
+}

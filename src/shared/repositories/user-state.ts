@@ -2,9 +2,10 @@ import type { UserState } from '../api/state.js';
 import type { EngineRules } from '../api/rules.js';
 import type { Sql, Transaction } from '../db/client.js';
 import { localDay } from '../engine/calendar.js';
-import { streakAsOf } from '../engine/streaks.js';
+import { EMPTY_STREAK } from '../engine/streaks.js';
 import { missionsOfDay } from './missions.js';
 import { pointsBalance } from './rewards.js';
+import { streakViewOf } from './streaks.js';
 
 const iso = (value: string) => new Date(value).toISOString();
 
@@ -55,8 +56,7 @@ async function streaksOf(tx: Transaction, userId: string, rules: EngineRules, to
   const byKey = new Map(rows.map((row) => [row.streak_key, row]));
   return rules.streaks.map((rule) => {
     const row = byKey.get(rule.key);
-    if (!row) return { key: rule.key, current: 0, longest: 0, freezes: 0, lastDay: null, alive: false, atRisk: false };
-    const view = streakAsOf({ current: row.current, longest: row.longest, freezes: row.freezes, lastDay: row.last_day, runStart: row.run_start }, today, zone);
-    return { key: rule.key, current: view.current, longest: view.longest, freezes: view.freezes, lastDay: view.lastDay, alive: view.alive, atRisk: view.atRisk };
+    const state = row ? { current: row.current, longest: row.longest, freezes: row.freezes, lastDay: row.last_day, runStart: row.run_start } : EMPTY_STREAK;
+    return streakViewOf(rule.key, state, today, zone);
   });
 }

@@ -9,8 +9,8 @@ import { missionStateSchema } from '../api/state.js';
  */
 const day = z.iso.date();
 export type MissionView = z.infer<typeof missionStateSchema>;
-const grantedReward = z.object({ id: z.uuid(), kind: z.enum(['points', 'box', 'badge']), points: z.int(), badge: z.string().nullable(), boxId: z.uuid().nullable(), source: z.string(), sourceKey: z.string() });
-export type GrantedReward = z.infer<typeof grantedReward>;
+export const grantedRewardSchema = z.object({ id: z.uuid(), kind: z.enum(['points', 'box', 'badge']), points: z.int(), badge: z.string().nullable(), boxId: z.uuid().nullable(), source: z.string(), sourceKey: z.string() });
+export type GrantedReward = z.infer<typeof grantedRewardSchema>;
 
 export const userUpdatePayloadSchemas = {
   'activity:recorded': z.object({ eventId: z.uuid(), type: z.string(), value: z.number().optional() }),
@@ -23,13 +23,15 @@ export const userUpdatePayloadSchemas = {
     freezesSpent: z.int(),
     freezesEarned: z.int(),
     restarted: z.boolean(),
+    /** Days an admin credited by a repair, when this update comes from one. */
+    repairedDays: z.array(day).optional(),
   }),
   'streak:at_risk': z.object({ key: z.string(), current: z.int(), day, freezes: z.int() }),
   'record:broken': z.object({ key: z.string(), value: z.number(), previous: z.number().nullable(), day, eventId: z.uuid() }),
   'missions:assigned': z.object({ day, missions: z.array(missionStateSchema) }),
   'mission:progressed': z.object({ day, mission: missionStateSchema }),
   'mission:completed': z.object({ day, mission: missionStateSchema }),
-  'reward:granted': z.object({ reward: grantedReward, points: z.int() }),
+  'reward:granted': z.object({ reward: grantedRewardSchema, points: z.int() }),
   'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
   'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),
 };

@@ -1,10 +1,11 @@
 import type { EngineRules } from '../../shared/api/rules.js';
 import type { Transaction } from '../../shared/db/client.js';
 import { zoneAt } from '../../shared/engine/time-zones.js';
-import { grantReward, pointsBalance } from '../../shared/repositories/rewards.js';
+import { grantRewards } from '../../shared/repositories/rewards.js';
 import type { NewUserUpdate } from '../../shared/repositories/user-updates.js';
 import { applyCampaigns } from './campaign-effects.js';
-import type { AtRiskCheck, EffectContext, EngineEvent, LeaderboardScore } from './context.js';
+import type { AtRiskCheck } from '../../shared/queues/at-risk.js';
+import type { EffectContext, EngineEvent, LeaderboardScore } from './context.js';
 import { applyMissions } from './mission-effects.js';
 import { applyRecords } from './record-effects.js';
 import { applyStreaks } from './streak-effects.js';
@@ -51,13 +52,6 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
   await applyRecords(context);
   await applyMissions(context);
   await applyCampaigns(context);
-  // Each grant's update carries the balance right after it: read once, then kept up to date.
-  let balance = context.grants.length > 0 ? await pointsBalance(tx, event.userId) : 0;
-  for (const request of context.grants) {
-    const reward = await grantReward(tx, request);
-    if (!reward) continue;
-    balance += reward.points;
-    context.updates.push({ event: 'reward:granted', payload: { reward, points: balance } });
-  }
+  for (const payload of await grantRewards(tx, event.userId, context.grants)) context.updates.push({ event: 'reward:granted', payload });
   return { updates: context.updates, leaderboard: context.leaderboard, atRisk: context.atRisk };
 }

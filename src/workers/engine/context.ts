@@ -1,6 +1,7 @@
 import type { EngineRules } from '../../shared/api/rules.js';
 import type { Transaction } from '../../shared/db/client.js';
 import type { GrantRequest } from '../../shared/repositories/rewards.js';
+import type { AtRiskCheck } from '../../shared/queues/at-risk.js';
 import type { NewUserUpdate } from '../../shared/repositories/user-updates.js';
 
 /** One event as the engine applies it. */
@@ -19,13 +20,6 @@ export interface LeaderboardScore {
   campaignKey: string;
   userId: string;
   points: number;
-}
-
-/** A streak check to schedule once the transaction has committed. */
-export interface AtRiskCheck {
-  streakKey: string;
-  day: string;
-  at: Date;
 }
 
 /**

@@ -1,18 +1,8 @@
 import { matchesEventType, type StreakRule } from '../../shared/api/rules.js';
 import { atLocalTime, nextLocalDay, type LocalDay } from '../../shared/engine/calendar.js';
 import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, type DayGuard, type MilestoneReached, type StreakState } from '../../shared/engine/streaks.js';
+import { creditDays, creditedDays, milestoneGrants, readStreak, saveGuard, saveStreak, type StreakOwner } from '../../shared/repositories/streaks.js';
 import type { EffectContext } from './context.js';
-
-interface StreakRow {
-  current: number;
-  longest: number;
-  freezes: number;
-  last_day: string;
-  run_start: string;
-  last_event_at: string;
-  anchor_day: string;
-  anchor_start: string;
-}
 
 const qualifies = (rule: StreakRule, eventType: string) => rule.eventTypes.length === 0 || rule.eventTypes.some((matcher) => matchesEventType(matcher, eventType));
 
@@ -26,58 +16,32 @@ export async function applyStreaks(context: EffectContext): Promise<void> {
 
 async function applyStreak(context: EffectContext, rule: StreakRule): Promise<void> {
   const { tx, event, zone } = context;
-  // Timestamps and dates arrive as strings: drizzle replaces postgres.js's parsers on the shared client.
-  const [row] = await tx<StreakRow[]>`
-    select current, longest, freezes, last_day, run_start, last_event_at, anchor_day, anchor_start
-    from streaks where user_id = ${event.userId} and streak_key = ${rule.key}`;
-  const guard: DayGuard | null = row
-    ? { lastDay: row.last_day, lastAt: new Date(row.last_event_at), anchorDay: row.anchor_day, anchorStart: new Date(row.anchor_start) }
-    : null;
-  const credited = creditDay(event.occurredAt, zone, guard);
-  const [fresh] = await tx`
-    insert into streak_days (user_id, streak_key, day) values (${event.userId}, ${rule.key}, ${credited.day})
-    on conflict do nothing returning day`;
-  if (!row || fresh) {
-    const before: StreakState | null = row
-      ? { current: row.current, longest: row.longest, freezes: row.freezes, lastDay: row.last_day, runStart: row.run_start }
-      : null;
-    await advance(context, rule, before, credited.day, credited.guard);
-  } else if (credited.guard !== guard) {
-    await saveGuard(context, rule, credited.guard);
+  const owner: StreakOwner = { tenantId: event.tenantId, userId: event.userId, key: rule.key };
+  const stored = await readStreak(tx, owner);
+  const credited = creditDay(event.occurredAt, zone, stored?.guard ?? null);
+  const [fresh] = await creditDays(tx, owner, [credited.day]);
+  if (!stored || fresh) {
+    await advance(context, owner, rule, stored?.state ?? null, credited.day, credited.guard);
+  } else if (credited.guard !== stored.guard) {
+    await saveGuard(tx, owner, credited.guard);
   }
 }
 
-async function advance(context: EffectContext, rule: StreakRule, before: StreakState | null, day: LocalDay, guard: DayGuard): Promise<void> {
-  const { tx, event, zone } = context;
+async function advance(context: EffectContext, owner: StreakOwner, rule: StreakRule, before: StreakState | null, day: LocalDay, guard: DayGuard): Promise<void> {
+  const { tx, zone } = context;
   let state: StreakState;
   let milestones: MilestoneReached[];
   let step = { freezesSpent: 0, freezesEarned: 0, restarted: false };
   if (before?.lastDay && day < before.lastDay) {
     // A late day: the streak is refolded from every credited day; milestones already granted stay single.
-    const days = await tx<{ day: string }[]>`select day from streak_days where user_id = ${event.userId} and streak_key = ${rule.key}`;
-    ({ state, milestones } = foldStreak(
-      days.map((d) => d.day),
-      rule,
-      zone,
-    ));
+    ({ state, milestones } = foldStreak(await creditedDays(tx, owner), rule, zone));
   } else {
     const result = stepStreak(before ?? EMPTY_STREAK, day, rule, zone);
     ({ state, milestones } = result);
     step = { freezesSpent: result.freezesSpent, freezesEarned: result.freezesEarned, restarted: result.restarted };
   }
-  await tx`
-    insert into streaks (user_id, streak_key, tenant_id, current, longest, freezes, last_day, run_start, last_event_at, anchor_day, anchor_start)
-    values (${event.userId}, ${rule.key}, ${event.tenantId}, ${state.current}, ${state.longest}, ${state.freezes}, ${state.lastDay}, ${state.runStart},
-            ${guard.lastAt.toISOString()}, ${guard.anchorDay}, ${guard.anchorStart.toISOString()})
-    on conflict (user_id, streak_key) do update set current = excluded.current, longest = excluded.longest, freezes = excluded.freezes,
-      last_day = excluded.last_day, run_start = excluded.run_start, last_event_at = excluded.last_event_at,
-      anchor_day = excluded.anchor_day, anchor_start = excluded.anchor_start, updated_at = now()`;
-  for (const milestone of milestones) {
-    const spec = rule.milestones.find((candidate) => candidate.days === milestone.days);
-    if (spec) {
-      context.grants.push({ tenantId: event.tenantId, userId: event.userId, source: 'streak', sourceKey: `${rule.key}:${milestone.runStart}:${milestone.days}`, spec: spec.reward });
-    }
-  }
+  await saveStreak(tx, owner, state, guard);
+  context.grants.push(...milestoneGrants(owner, rule, milestones));
   if (state.lastDay) {
     // The next local day is at risk from the tenant's at-risk hour unless an event comes first.
     const next = nextLocalDay(state.lastDay, zone);
@@ -87,10 +51,4 @@ async function advance(context: EffectContext, rule: StreakRule, before: StreakS
     event: 'streak:updated',
     payload: { key: rule.key, current: state.current, longest: state.longest, freezes: state.freezes, lastDay: state.lastDay ?? day, ...step },
   });
-}
-
-async function saveGuard(context: EffectContext, rule: StreakRule, guard: DayGuard): Promise<void> {
-  await context.tx`
-    update streaks set last_event_at = ${guard.lastAt.toISOString()}, anchor_day = ${guard.anchorDay}, anchor_start = ${guard.anchorStart.toISOString()}
-    where user_id = ${context.event.userId} and streak_key = ${rule.key}`;
 }

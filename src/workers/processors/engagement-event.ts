@@ -1,11 +1,11 @@
 import type { Sql } from '../../shared/db/client.js';
+import { scheduleAtRiskChecks } from '../../shared/queues/at-risk.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
 import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
 import type { UserUpdate } from '../../shared/socket/user-updates.js';
 import { applyEvent, type AppliedEvent } from '../engine/apply-event.js';
-import type { AtRiskCheck } from '../engine/context.js';
 import type { JobHandler } from '../registry.js';
 
 export interface EngagementDeps {
@@ -43,17 +43,4 @@ export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engag
       return { updates: result.updates.length };
     },
   };
-}
-
-/** One delayed check per (user, streak, day): the job id (BullMQ refuses ":" in custom ids) makes a second event of the day schedule nothing more. */
-async function scheduleAtRiskChecks(queues: JobQueues, user: { tenantId: string; userId: string }, checks: AtRiskCheck[]): Promise<void> {
-  const now = Date.now();
-  for (const check of checks) {
-    if (check.at.getTime() <= now) continue;
-    await queues.enqueue(
-      'streak.at-risk',
-      { ...user, streakKey: check.streakKey, day: check.day },
-      { jobId: `at-risk.${user.userId}.${check.day}.${check.streakKey}`, delay: check.at.getTime() - now, removeOnComplete: true, removeOnFail: 1000 },
-    );
-  }
 }
