@@ -2,14 +2,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StreamMessage } from '../../src/shared/api/streams.js';
 import type { AckResponse } from '../../src/shared/socket/contracts.js';
+import { userUpdateNames, type UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
 import { sleep } from './child-process.js';
-import { TIMELINE_BUCKET_MS, type BenchPayload, type ConnectResult, type ConnectTask, type FleetHealth, type FromChild, type ToChild } from './fanout-protocol.js';
+import { BENCH_EVENT_TYPE, TIMELINE_BUCKET_MS, type BenchPayload, type ConnectResult, type ConnectTask, type FleetHealth, type FromChild, type ToChild } from './fanout-protocol.js';
 import { MsHistogram } from './ms-histogram.js';
 import { ConnectRefusedError, WireSocket } from './socketio-wire.js';
 
 /**
  * One process of the client fleet (forked by `ClientFleet`): opens its share of the connections,
- * times every `stream:message` they receive, and keeps only aggregates, which it streams to the
+ * times every `stream:message` (or, for the engine benchmark, every bench `activity:recorded`)
+ * they receive, and keeps only aggregates, which it streams to the
  * parent over IPC (receipts per broadcast every 50 ms, histograms and timelines on request).
  */
 
@@ -20,35 +22,50 @@ function runFleetChild(): void {
   const send = (message: FromChild) => process.send?.(message);
   const sockets: WireSocket[] = [];
   const phases = new Map<string, { receipts: number; send: MsHistogram; server: MsHistogram; timeline: Map<number, number>; firstAt: number; lastAt: number }>();
-  const health: FleetHealth = { closedUnexpectedly: 0, sessionExpired: 0, otherEvents: 0, malformed: 0 };
+  const health: FleetHealth = { closedUnexpectedly: 0, sessionExpired: 0, otherEvents: 0, malformed: 0, userUpdates: 0, outOfOrder: 0 };
   let fresh = new Map<number, number>();
   let closing = false;
 
-  const onEvent = (name: string, args: unknown[]) => {
-    if (name !== 'stream:message') {
-      health.otherEvents += 1;
-      if (name === 'session:expired') health.sessionExpired += 1;
-      return;
-    }
+  const record = (receipt: Receipt) => {
     const now = Date.now();
-    const message = args[0] as StreamMessage | undefined;
-    const data = message?.data as Partial<BenchPayload> | undefined;
-    if (!message || typeof data?.phase !== 'string' || typeof data.seq !== 'number' || typeof data.sentAt !== 'number') {
-      health.malformed += 1;
-      return;
-    }
-    let phase = phases.get(data.phase);
+    let phase = phases.get(receipt.phase);
     if (!phase) {
       phase = { receipts: 0, send: new MsHistogram(), server: new MsHistogram(), timeline: new Map(), firstAt: now, lastAt: now };
-      phases.set(data.phase, phase);
+      phases.set(receipt.phase, phase);
     }
     phase.receipts += 1;
     phase.lastAt = now;
-    phase.send.add(now - data.sentAt);
-    phase.server.add(now - Date.parse(message.at));
+    phase.send.add(now - receipt.sentAt);
+    phase.server.add(now - receipt.serverAt);
     const bucket = now - (now % TIMELINE_BUCKET_MS);
     phase.timeline.set(bucket, (phase.timeline.get(bucket) ?? 0) + 1);
-    fresh.set(data.seq, (fresh.get(data.seq) ?? 0) + 1);
+    fresh.set(receipt.seq, (fresh.get(receipt.seq) ?? 0) + 1);
+  };
+
+  const untimed = (name: string) => {
+    health.otherEvents += 1;
+    if (name === 'session:expired') health.sessionExpired += 1;
+  };
+
+  const onStreamEvent = (name: string, args: unknown[]) => {
+    if (name !== 'stream:message') return untimed(name);
+    const receipt = streamReceipt(args[0]);
+    if (receipt) record(receipt);
+    else health.malformed += 1;
+  };
+
+  /** One per socket: the seq of the last user update it received. */
+  const onUpdateEvent = (socket: { lastSeq?: number }) => (name: string, args: unknown[]) => {
+    if (!USER_UPDATE_NAMES.has(name)) return untimed(name);
+    health.userUpdates += 1;
+    const data = args[0] as { seq?: unknown } | undefined;
+    const seq = typeof data?.seq === 'number' ? data.seq : undefined;
+    if (seq === undefined || (socket.lastSeq !== undefined && seq !== socket.lastSeq + 1)) health.outOfOrder += 1;
+    socket.lastSeq = seq;
+    if (name !== 'activity:recorded') return;
+    const receipt = activityReceipt(args[0]);
+    if (receipt) record(receipt);
+    else if (receipt === undefined) health.malformed += 1;
   };
 
   setInterval(() => {
@@ -74,7 +91,7 @@ function runFleetChild(): void {
           protocol: task.protocol,
           auth: token === undefined ? undefined : { token },
           timeoutMs: task.timeoutMs,
-          onEvent,
+          onEvent: task.receipts === 'updates' ? onUpdateEvent({}) : onStreamEvent,
           onClose: () => {
             if (!closing) health.closedUnexpectedly += 1;
           },
@@ -152,6 +169,31 @@ function runFleetChild(): void {
   // The benchmark is gone (even killed): nothing left to measure for.
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready' });
+}
+
+interface Receipt {
+  phase: string;
+  seq: number;
+  sentAt: number;
+  serverAt: number;
+}
+
+const USER_UPDATE_NAMES: ReadonlySet<string> = new Set(userUpdateNames);
+
+function streamReceipt(raw: unknown): Receipt | undefined {
+  const message = raw as StreamMessage | undefined;
+  const data = message?.data as Partial<BenchPayload> | undefined;
+  if (!message || typeof data?.phase !== 'string' || typeof data.seq !== 'number' || typeof data.sentAt !== 'number') return undefined;
+  return { phase: data.phase, seq: data.seq, sentAt: data.sentAt, serverAt: Date.parse(message.at) };
+}
+
+/** A bench event's activity; null for an event that is not the benchmark's (nothing to time, nothing wrong). */
+function activityReceipt(raw: unknown): Receipt | null | undefined {
+  const update = raw as Partial<UserUpdateMessage<'activity:recorded'>> | undefined;
+  if (typeof update?.type !== 'string' || typeof update.occurredAt !== 'string' || typeof update.at !== 'string') return undefined;
+  const phase = BENCH_EVENT_TYPE.exec(update.type)?.[1];
+  if (phase === undefined) return null;
+  return { phase: `p${phase}`, seq: Number(phase), sentAt: Date.parse(update.occurredAt), serverAt: Date.parse(update.at) };
 }
 
 function failureReason(error: unknown): string {

@@ -131,7 +131,7 @@ export class ClientFleet {
       timeline: new Map(),
       firstAt: Number.POSITIVE_INFINITY,
       lastAt: Number.NEGATIVE_INFINITY,
-      health: { closedUnexpectedly: 0, sessionExpired: 0, otherEvents: 0, malformed: 0 },
+      health: { closedUnexpectedly: 0, sessionExpired: 0, otherEvents: 0, malformed: 0, userUpdates: 0, outOfOrder: 0 },
     };
     for (const { phase: part, health } of replies) {
       merged.receipts += part.receipts;

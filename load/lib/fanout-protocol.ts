@@ -14,10 +14,24 @@ export interface BenchPayload {
   sentAt: number;
 }
 
+/**
+ * What a client times: `stream` — `stream:message`s carrying a BenchPayload (fan-out); `updates` —
+ * its user's `activity:recorded` updates of events typed `bench.p<n>` (phase `p<n>`, seq n), timed
+ * from the event's `occurredAt` (the sender's clock when it posted), with every user update's seq
+ * checked to follow the previous one on that socket.
+ */
+export type ReceiptSource = 'stream' | 'updates';
+
+/** The event type the engine benchmark posts in phase n, and how the clients read it back. */
+export const benchEventType = (phase: number) => `bench.p${phase}`;
+export const BENCH_EVENT_TYPE = /^bench\.p(\d+)$/;
+
 export interface ConnectPlan {
   /** `ws://host:port`. */
   baseUrl: string;
   protocol: 'socket.io' | 'raw';
+  /** Default `stream`. */
+  receipts?: ReceiptSource;
   connections: number;
   /** Socket.IO `auth.token`s, handed out round-robin. */
   tokens?: readonly string[];
@@ -43,8 +57,12 @@ export interface FleetHealth {
   closedUnexpectedly: number;
   sessionExpired: number;
   otherEvents: number;
-  /** `stream:message`s whose data was not a BenchPayload. */
+  /** Timed messages whose data was not what the receipt source expects. */
   malformed: number;
+  /** User updates received (`updates` receipts only). */
+  userUpdates: number;
+  /** User updates whose seq did not follow the previous one on the same socket. */
+  outOfOrder: number;
 }
 
 export const TIMELINE_BUCKET_MS = 100;

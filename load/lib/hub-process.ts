@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseConfig } from '../../src/shared/config.js';
 import type { ProcessRole } from '../../src/shared/runtime/boot.js';
 import type { DemoCredentials } from '../../src/shared/runtime/demo-tenant.js';
 import { cleanEnv, NodeChild, sleep, type ExitStatus } from './child-process.js';
@@ -22,7 +23,7 @@ export interface StartHubOptions {
   redisUrl?: string;
   /** Configuration on top of the benchmark defaults (rate limits, pool sizes, ...). */
   env?: Record<string, string>;
-  /** Flags for node itself, e.g. `--cpu-prof`. */
+  /** Flags for node itself, e.g. `--cpu-prof`; also for the separate worker. */
   nodeArgs?: string[];
   logLevel?: 'error' | 'warn' | 'info' | 'http' | 'debug';
   /** Name of the tenant created when a database URL is given (zero-config uses the demo tenant). */
@@ -46,6 +47,10 @@ export interface HubProcess {
   dataDir: string;
   /** Where the hub's data lives; in zero-config mode its local server, reachable only while the hub runs. */
   databaseUrl: string;
+  /** Where its Redis is; in zero-config mode the local server, reachable only while the hub runs. */
+  redisUrl: string;
+  /** Key prefix of its queues and keys in that Redis. */
+  redisPrefix: string;
   tenantId: string;
   apiKey: string;
   /** Warnings and errors the hub logged so far. */
@@ -139,10 +144,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
     }
     const { tenantId, apiKey } = tenant;
     if (options.separateWorker) {
-      worker = new NodeChild({ script: 'src/main.ts', args: ['worker'], env, detached: true, onLine: () => undefined });
+      worker = new NodeChild({ script: 'src/main.ts', args: ['worker'], env, nodeArgs: options.nodeArgs, detached: true, onLine: () => undefined });
     }
 
     const databaseUrl = options.databaseUrl ?? (await localDatabaseUrl(dataDir, localPostgresPort));
+    const redisUrl = options.redisUrl ?? (await localRedisUrl(dataDir));
     return {
       url,
       pid: child.pid,
@@ -150,6 +156,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
       mode: options.databaseUrl || options.redisUrl ? 'urls' : 'zero-config',
       dataDir,
       databaseUrl,
+      redisUrl,
+      redisPrefix: env.REDIS_PREFIX ?? parseConfig({}).REDIS_PREFIX,
       tenantId,
       apiKey,
       problems,
@@ -213,6 +221,12 @@ async function postmasterPid(dataDir: string): Promise<{ pid: number; port: numb
 }
 
 const redisStateFile = (dataDir: string) => path.join(dataDir, 'redis', 'pulse-hub-redis.json');
+
+async function localRedisUrl(dataDir: string): Promise<string> {
+  const port = (await readJson<{ port?: number }>(redisStateFile(dataDir)))?.port;
+  if (!port) throw new Error(`cannot find the port of the hub's local Redis (no ${redisStateFile(dataDir)})`);
+  return `redis://127.0.0.1:${port}`;
+}
 
 /** A killed hub cannot stop the Postgres and Redis it started detached: stop them by pid so the benchmark leaves nothing behind. */
 async function stopOrphanedServers(dataDir: string): Promise<number> {

@@ -13,7 +13,7 @@ export const grantedRewardSchema = z.object({ id: z.uuid(), kind: z.enum(['point
 export type GrantedReward = z.infer<typeof grantedRewardSchema>;
 
 export const userUpdatePayloadSchemas = {
-  'activity:recorded': z.object({ eventId: z.uuid(), type: z.string(), value: z.number().optional() }),
+  'activity:recorded': z.object({ eventId: z.uuid(), type: z.string(), occurredAt: z.iso.datetime(), value: z.number().optional() }),
   'streak:updated': z.object({
     key: z.string(),
     current: z.int(),

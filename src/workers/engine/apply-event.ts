@@ -43,7 +43,7 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
     rules,
     zone,
     countsForItsDay: now.getTime() - event.occurredAt.getTime() <= rules.lateEventGraceHours * 3_600_000,
-    updates: [{ event: 'activity:recorded', payload: { eventId: event.id, type: event.type, ...(event.value === null ? {} : { value: event.value }) } }],
+    updates: [{ event: 'activity:recorded', payload: { eventId: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), ...(event.value === null ? {} : { value: event.value }) } }],
     grants: [],
     leaderboard: [],
     atRisk: [],

@@ -1,0 +1,272 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseConfig } from '../src/shared/config.js';
+import { workerConcurrency } from '../src/workers/worker-pool.js';
+import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
+import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js';
+import { repoRoot } from './lib/child-process.js';
+import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
+import { formatEngineReport, judgeEngine } from './lib/engine-report.js';
+import { runPhase, SUSTAINABLE_P99_MS, type PhaseFigures, type PhasePlan } from './lib/engine-phase.js';
+import { ClientFleet } from './lib/fanout-clients.js';
+import { mintTokens } from './lib/fanout-targets.js';
+import { startHub, type HubProcess } from './lib/hub-process.js';
+import { formatCpuUsage, measureCpu, withChildren, type CpuUsage, type ProcessGroup } from './lib/proc-cpu.js';
+import { formatNumber } from './lib/table.js';
+
+/**
+ * `npm run bench:engine`: K users, each with a connected client, and events posted over REST at a
+ * fixed rate, round-robin over the users; every event is timed from its post to its
+ * `activity:recorded` on the user's socket, through the whole pipeline: ingest, outbox relay,
+ * BullMQ, the engine's transaction (streaks, records, missions, campaigns, rewards), the
+ * realtime queue and the Socket.IO adapter. A ramp then raises the rate until the pipeline no
+ * longer keeps up. The baseline, in the same run on the same Redis: plain BullMQ consuming a
+ * trivial job with the engine worker's concurrency.
+ */
+
+const usage = `Usage: npm run bench:engine -- [options]
+
+  --users <n>          users, each with one connected client (default 1000)
+  --rate <n>           events per second in the measured phase (default 1000)
+  --seconds <s>        length of the measured phase (default 30)
+  --ramp-seconds <s>   length of each ramp step (default 10; 0 skips the ramp)
+  --ramp-factor <x>    each ramp step's rate over the previous one (default 1.5)
+  --max-rate <n>       the ramp stops here (default 20000)
+  --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
+  --cpu-prof           profile the hub and the worker; print where their CPU goes in the measured phase
+  --out <file>         results JSON (default load/results/engine.json, engine-cpu-prof.json with --cpu-prof)
+  -h, --help`;
+
+interface Settings {
+  users: number;
+  rate: number;
+  seconds: number;
+  rampSeconds: number;
+  rampFactor: number;
+  maxRate: number;
+  baselineJobs: number;
+  cpuProfile: boolean;
+  out: string;
+}
+
+function parseSettings(): Settings {
+  const flags = parseFlags(
+    {
+      users: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      'ramp-seconds': { type: 'string' },
+      'ramp-factor': { type: 'string' },
+      'max-rate': { type: 'string' },
+      'baseline-jobs': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      out: { type: 'string' },
+    },
+    usage,
+  );
+  const number = (flag: string, raw: string | undefined, fallback: number, min: number, max: number, whole = true) => {
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
+      throw new UsageError(`--${flag} must be a ${whole ? 'whole ' : ''}number from ${min} to ${max} (got "${raw}")`);
+    }
+    return value;
+  };
+  return {
+    users: number('users', flags.users, 1_000, 1, 20_000),
+    rate: number('rate', flags.rate, 1_000, 1, 50_000),
+    seconds: number('seconds', flags.seconds, 30, 1, 600),
+    rampSeconds: number('ramp-seconds', flags['ramp-seconds'], 10, 0, 120),
+    rampFactor: number('ramp-factor', flags['ramp-factor'], 1.5, 1.05, 4, false),
+    maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
+    baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
+    cpuProfile: flags['cpu-prof'] ?? false,
+    out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', flags['cpu-prof'] ? 'engine-cpu-prof.json' : 'engine.json')),
+  };
+}
+
+const progress = (message: string) => console.error(`[bench] ${message}`);
+const guard = new RunGuard(progress);
+/** Time for the pushes of a phase to arrive after its last post: enough for a pipeline that keeps up, bounded for one that does not. */
+const DRAIN_MS = { kept: 5_000, final: 60_000 } as const;
+
+/** How long a backlog left by an unsustainable phase may take to clear before the next phase. */
+const SETTLE_MS = 240_000;
+const MIN_RATE = 10;
+
+/**
+ * The search for the highest sustainable rate after the measured phase: up from it by `factor`
+ * per step while each step is sustainable (to --max-rate), or, when the measured rate was not,
+ * down by `factor` per step until one is.
+ */
+function rampRates({ rate, rampFactor, maxRate, rampSeconds }: Settings, upward: boolean): number[] {
+  const rates: number[] = [];
+  if (rampSeconds === 0) return rates;
+  for (let next = rate; rates.length < 12; ) {
+    next = Math.round(upward ? next * rampFactor : next / rampFactor);
+    if (upward ? next > maxRate : next < MIN_RATE) break;
+    rates.push(next);
+  }
+  return rates;
+}
+
+function processGroups(hub: HubProcess, fleet: ClientFleet, servers: { postgres?: number; redis?: number }): ProcessGroup[] {
+  return [
+    { name: 'hub (role hub)', pids: () => Promise.resolve([hub.pid]) },
+    ...(hub.workerPid ? [{ name: 'worker (role worker)', pids: () => Promise.resolve([hub.workerPid as number]) }] : []),
+    ...(servers.postgres ? [{ name: 'postgres (postmaster + backends)', pids: () => withChildren(servers.postgres) }] : []),
+    ...(servers.redis ? [{ name: 'redis-server', pids: () => Promise.resolve([servers.redis as number]) }] : []),
+    { name: 'clients (1 node process)', pids: () => Promise.resolve(fleet.pids) },
+    { name: 'sender (this process)', pids: () => Promise.resolve([process.pid]) },
+  ];
+}
+
+interface Measured {
+  baseline: ConsumeFigures;
+  /** The measured phase on the profiles' clock. */
+  window: ProfileWindow;
+  phases: PhaseFigures[];
+  cpu: CpuUsage;
+  health: Awaited<ReturnType<ClientFleet['report']>>['health'];
+  connected: number;
+  hubProblems: number;
+}
+
+async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal): Promise<Measured> {
+  progress(`raw BullMQ baseline: ${formatNumber(settings.baselineJobs)} trivial jobs, concurrency ${workerConcurrency.engagement}`);
+  const baseline = await measureRawConsume({
+    redisUrl: hub.redisUrl,
+    prefix: `${hub.redisPrefix}-baseline`,
+    jobs: settings.baselineJobs,
+    concurrency: workerConcurrency.engagement ?? 16,
+    timeoutMs: 300_000,
+  });
+  progress(`raw BullMQ: ${formatNumber(baseline.jobsPerSecond)} jobs/s`);
+
+  const minted = await mintTokens(hub, settings.users);
+  if (minted.tokens.length < settings.users) throw new Error(`only ${minted.tokens.length} of ${settings.users} tokens minted: ${JSON.stringify(minted.refusals)}`);
+  const fleet = await ClientFleet.start({ processes: 1 });
+  const forget = guard.lastResort(() => fleet.kill());
+  try {
+    const connect = await fleet.connect(
+      { baseUrl: hub.url.replace(/^http:/, 'ws:'), protocol: 'socket.io', receipts: 'updates', connections: settings.users, tokens: minted.tokens, concurrency: 100, timeoutMs: 30_000 },
+      (connected, failed) => progress(`connecting: ${connected} connected, ${failed} failed`),
+    );
+    if (connect.ready < settings.users) throw new Error(`only ${connect.ready} of ${settings.users} clients connected: ${JSON.stringify(connect.failures)}`);
+    const target = { url: hub.url, apiKey: hub.apiKey, users: settings.users };
+    const run = async (plan: PhasePlan) => {
+      progress(`${plan.label}: ${formatNumber(plan.rate)} events/s for ${plan.seconds} s`);
+      const figures = await runPhase(plan, target, fleet, signal);
+      progress(`${plan.label}: pushed ${formatNumber(figures.pushed)} of ${formatNumber(figures.accepted)}, p99 ${figures.push.p99} ms${figures.sustainable ? '' : ' (not sustainable)'}`);
+      return figures;
+    };
+
+    // Warm-up: every user's first event of the day assigns missions and creates streak rows; JIT and pools warm up.
+    const phases = [await run({ index: 0, label: 'warm-up', rate: Math.max(1, Math.round(settings.rate / 2)), seconds: Math.max(5, Math.ceil((2 * settings.users) / settings.rate)), drainMs: DRAIN_MS.final })];
+    const stopCpu = await measureCpu(processGroups(hub, fleet, await hub.localServerPids()));
+    const startUs = monotonicMicros();
+    phases.push(await run({ index: 1, label: 'measured', rate: settings.rate, seconds: settings.seconds, drainMs: DRAIN_MS.final }));
+    const window = { startUs, endUs: monotonicMicros() };
+    const cpu = await stopCpu();
+    const measuredPhase = phases[1] as PhaseFigures;
+    const upward = measuredPhase.sustainable;
+    const settle = async (phase: PhaseFigures, index: number) => {
+      if (phase.pushed >= phase.accepted) return;
+      progress(`${phase.label}: waiting for its backlog to clear (at most ${SETTLE_MS / 1000} s)`);
+      if (!(await fleet.waitForReceipts([index], phase.accepted, SETTLE_MS, signal))) throw new Error(`the backlog of ${phase.label} did not clear within ${SETTLE_MS / 1000} s`);
+    };
+    if (!upward) await settle(measuredPhase, 1);
+    for (const [i, rate] of rampRates(settings, upward).entries()) {
+      const index = i + 2;
+      const step = await run({ index, label: `ramp ${upward ? 'up' : 'down'} ${i + 1}`, rate, seconds: settings.rampSeconds, drainMs: DRAIN_MS.kept });
+      phases.push(step);
+      // Every event is pushed before the run ends (or the next step starts), so none is lost from view.
+      await settle(step, index);
+      if (step.sustainable !== upward) break;
+    }
+    const { health } = await fleet.report('measured');
+    return { baseline, window, phases, cpu, health, connected: connect.ready, hubProblems: hub.problems.length };
+  } finally {
+    await fleet.close();
+    forget();
+  }
+}
+
+const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
+
+/** The hub's and the worker's profiles over the measured phase, once they have exited and written them. */
+async function readProfiles(hub: HubProcess, window: ProfileWindow): Promise<Record<string, ProfileSummary>> {
+  const summaries: Record<string, ProfileSummary> = {};
+  for (const [name, pid] of [['Hub', hub.pid], ['Worker', hub.workerPid]] as const) {
+    const file = pid === undefined ? undefined : (await findProfiles(profileDir, pid)).at(-1);
+    if (file) summaries[name] = await summarizeCpuProfile(file, { window, root: repoRoot });
+    else console.log(`No CPU profile of the ${name.toLowerCase()} (pid ${pid}) in ${profileDir}: did it exit cleanly?`);
+  }
+  return summaries;
+}
+
+async function main(): Promise<number> {
+  const settings = parseSettings();
+  const ramp = { up: rampRates(settings, true), down: rampRates(settings, false) };
+  const steps = Math.max(ramp.up.length, ramp.down.length);
+  const budgetSeconds = Math.ceil(300 + settings.users / 50 + 3 * settings.seconds + steps * (settings.rampSeconds + DRAIN_MS.kept / 1000) + 3 * (SETTLE_MS / 1000));
+  guard.arm(budgetSeconds);
+  const defaults = parseConfig({});
+  const raised = { RATE_LIMIT_TENANT_PER_SECOND: 10_000_000, ACCESS_TOKEN_TTL_SECONDS: Math.max(defaults.ACCESS_TOKEN_TTL_SECONDS, budgetSeconds + 300) } as const;
+
+  console.log(`Pulse Hub engine benchmark — ${new Date().toISOString()}`);
+  console.log(
+    `${describeMachine()}; ${formatNumber(settings.users)} users with a client each; ${formatNumber(settings.rate)} events/s for ${settings.seconds} s, ` +
+      `then ${steps > 0 ? `${settings.rampSeconds} s steps ×${settings.rampFactor} up while sustainable, or ÷${settings.rampFactor} down until sustainable` : 'no ramp'}; budget ${budgetSeconds} s`,
+  );
+  console.log(
+    `Zero-config hub (role hub) + one worker process, local Postgres and Redis, default engine rules (demo tenant). Raised for this run: ` +
+      `RATE_LIMIT_TENANT_PER_SECOND=${formatNumber(raised.RATE_LIMIT_TENANT_PER_SECOND)} (default ${formatNumber(defaults.RATE_LIMIT_TENANT_PER_SECOND)}), ` +
+      `ACCESS_TOKEN_TTL_SECONDS=${raised.ACCESS_TOKEN_TTL_SECONDS}. Sustainable: the sender kept ≥ 95 % of its schedule, every post got 202, every push arrived and p99 ≤ ${formatNumber(SUSTAINABLE_P99_MS)} ms.`,
+  );
+
+  progress('starting a zero-config hub and a worker process (local Postgres and Redis)');
+  const hubEnv = Object.fromEntries(Object.entries(raised).map(([name, value]) => [name, String(value)]));
+  if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
+  const nodeArgs = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const hub = await startHub({ role: 'hub', separateWorker: true, env: hubEnv, nodeArgs, signal: guard.signal });
+  const forget = guard.lastResort(() => signalProcess(hub.pid, 'SIGTERM'));
+  let measured: Measured;
+  try {
+    progress(`hub at ${hub.url} (pid ${hub.pid}), worker pid ${hub.workerPid}`);
+    measured = await measure(settings, hub, guard.signal);
+  } finally {
+    progress('stopping the worker and the hub (SIGTERM)');
+    await hub.stop();
+    forget();
+  }
+
+  const profiles = settings.cpuProfile ? await readProfiles(hub, measured.window) : {};
+  const verdicts = judgeEngine(settings.rate, measured.phases, measured.baseline);
+  console.log(`\n${formatEngineReport(measured.phases, measured.baseline, verdicts)}`);
+  console.log(
+    `\nClients: ${measured.connected} connected; ${formatNumber(measured.health.userUpdates)} user updates received, ${measured.health.outOfOrder} out of seq order, ` +
+      `${measured.health.closedUnexpectedly} sockets closed by the server, ${measured.health.sessionExpired} sessions expired.`,
+  );
+  if (measured.hubProblems > 0) console.log(`The hub logged ${measured.hubProblems} warnings/errors.`);
+  console.log(`\n${formatCpuUsage('CPU during the measured phase', measured.cpu)}`);
+  for (const [name, profile] of Object.entries(profiles)) console.log(`\n${formatProfileSummary(profile, { root: repoRoot, process: name, topFunctions: 25 })}`);
+
+  const shown = await writeResults(settings.out, {
+    benchmark: 'engine',
+    date: new Date().toISOString(),
+    node: process.version,
+    os: machine(),
+    settings: { ...settings, out: undefined, ramp, hub: { mode: 'zero-config', roles: ['hub', 'worker'], rules: 'defaults', raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
+    baseline: measured.baseline,
+    phases: measured.phases,
+    verdicts,
+    clients: { connected: measured.connected, ...measured.health },
+    cpu: measured.cpu,
+    hubProblems: measured.hubProblems,
+    ...(settings.cpuProfile ? { profiles: Object.fromEntries(Object.entries(profiles).map(([name, { file, busyMs, idleMs, functions, chargedTo }]) => [name, { file: path.relative(repoRoot, file), busyMs, idleMs, functions: functions.slice(0, 30), chargedTo }])) } : {}),
+  });
+  console.log(`\nResults written to ${shown}`);
+  return 0;
+}
+
+await runBenchmark('bench:engine', usage, guard, main);

@@ -1,0 +1,93 @@
+import { sleep } from './child-process.js';
+import type { ClientFleet } from './fanout-clients.js';
+import { benchEventType } from './fanout-protocol.js';
+import type { LatencySummary } from './ms-histogram.js';
+import { sendAtRate, type PacedResult } from './paced-sender.js';
+
+/**
+ * One phase of the engine benchmark: events posted over REST at a fixed rate, round-robin over
+ * the users, each timed until its `activity:recorded` reaches the user's socket. A phase is
+ * sustainable when the sender kept its schedule, every event was accepted, every one was pushed
+ * within the drain time, and the push p99 stayed under `SUSTAINABLE_P99_MS`: the pipeline keeps
+ * up instead of building a backlog.
+ */
+
+export const SUSTAINABLE_P99_MS = 1_000;
+const MIN_SCHEDULE_SHARE = 0.95;
+
+export interface PhasePlan {
+  /** `p<n>`: the event type is `bench.p<n>`. */
+  index: number;
+  label: string;
+  rate: number;
+  seconds: number;
+  /** How long to wait for the pushes after the last post. */
+  drainMs: number;
+}
+
+export interface PhaseFigures {
+  label: string;
+  offeredPerSecond: number;
+  seconds: number;
+  sent: number;
+  sentPerSecond: number;
+  accepted: number;
+  refused: PacedResult['refused'];
+  senderMaxLagMs: number;
+  /** POST → 202. */
+  answer: LatencySummary;
+  pushed: number;
+  /** Pushes per second from the first post to the last push. */
+  pushedPerSecond: number;
+  /** Posted (`occurredAt`) → `activity:recorded` at the client. */
+  push: LatencySummary;
+  /** The update's `at` (its commit time) → receipt. */
+  delivery: LatencySummary;
+  /** Milliseconds from the last post until every push had arrived (null: not all arrived). */
+  drainedAfterMs: number | null;
+  sustainable: boolean;
+}
+
+export async function runPhase(
+  plan: PhasePlan,
+  target: { url: string; apiKey: string; users: number },
+  fleet: ClientFleet,
+  signal: AbortSignal,
+): Promise<PhaseFigures> {
+  const type = benchEventType(plan.index);
+  const startedAt = Date.now();
+  const sent = await sendAtRate({
+    url: new URL('/api/v1/events', target.url),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.apiKey}` },
+    rate: plan.rate,
+    seconds: plan.seconds,
+    body: (index) => JSON.stringify({ type, userId: `bench-${index % target.users}`, occurredAt: new Date().toISOString() }),
+    signal,
+  });
+  const lastPostAt = Date.now();
+  const drained = await fleet.waitForReceipts([plan.index], sent.accepted, plan.drainMs, signal);
+  const drainedAfterMs = drained ? Date.now() - lastPostAt : null;
+  // Receipts reach the parent every 50 ms: let the last batch in before the report.
+  await sleep(100, signal);
+  const report = await fleet.report(`p${plan.index}`);
+  const push = report.sendLatency.summary();
+  const refusedCount = Object.values(sent.refused).reduce((sum, entry) => sum + entry.count, 0);
+  return {
+    label: plan.label,
+    offeredPerSecond: plan.rate,
+    seconds: plan.seconds,
+    sent: sent.sent,
+    sentPerSecond: sent.sentPerSecond,
+    accepted: sent.accepted,
+    refused: sent.refused,
+    senderMaxLagMs: sent.maxLagMs,
+    answer: sent.answerLatency.summary(),
+    pushed: report.receipts,
+    pushedPerSecond: report.receipts > 0 ? (report.receipts * 1000) / Math.max(report.lastAt - startedAt, 1) : 0,
+    push,
+    delivery: report.serverLatency.summary(),
+    drainedAfterMs,
+    sustainable:
+      refusedCount === 0 && sent.sentPerSecond >= plan.rate * MIN_SCHEDULE_SHARE && drained && report.receipts === sent.accepted && push.p99 <= SUSTAINABLE_P99_MS,
+  };
+}
