@@ -4,7 +4,7 @@ import { parseConfig } from '../src/shared/config.js';
 import { workerConcurrency } from '../src/workers/worker-pool.js';
 import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
 import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js';
-import { repoRoot } from './lib/child-process.js';
+import { repoRoot, sleep } from './lib/child-process.js';
 import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
 import { formatEngineReport, judgeEngine } from './lib/engine-report.js';
 import { runPhase, SUSTAINABLE_P99_MS, type PhaseFigures, type PhasePlan } from './lib/engine-phase.js';
@@ -33,6 +33,8 @@ const usage = `Usage: npm run bench:engine -- [options]
   --ramp-factor <x>    each ramp step's rate over the previous one (default 1.5)
   --max-rate <n>       the ramp stops here (default 20000)
   --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
+  --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
+                       missions: what the pipeline costs without the engine's effects)
   --cpu-prof           profile the hub and the worker; print where their CPU goes in the measured phase
   --out <file>         results JSON (default load/results/engine.json, engine-cpu-prof.json with --cpu-prof)
   -h, --help`;
@@ -45,6 +47,7 @@ interface Settings {
   rampFactor: number;
   maxRate: number;
   baselineJobs: number;
+  rules: 'default' | 'activity-only';
   cpuProfile: boolean;
   out: string;
 }
@@ -59,6 +62,7 @@ function parseSettings(): Settings {
       'ramp-factor': { type: 'string' },
       'max-rate': { type: 'string' },
       'baseline-jobs': { type: 'string' },
+      rules: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
     },
@@ -79,9 +83,30 @@ function parseSettings(): Settings {
     rampFactor: number('ramp-factor', flags['ramp-factor'], 1.5, 1.05, 4, false),
     maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
     baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
+    rules: rulesFlag(flags.rules),
     cpuProfile: flags['cpu-prof'] ?? false,
     out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', flags['cpu-prof'] ? 'engine-cpu-prof.json' : 'engine.json')),
   };
+}
+
+function rulesFlag(raw: string | undefined): Settings['rules'] {
+  if (raw === undefined || raw === 'default' || raw === 'activity-only') return raw ?? 'default';
+  throw new UsageError(`--rules must be "default" or "activity-only" (got "${raw}")`);
+}
+
+/** Rules under which an event only records its activity: the pipeline without the engine's effects. */
+const ACTIVITY_ONLY_RULES = { streaks: [], records: [], missions: { perDay: 0 } };
+
+async function useRules(hub: HubProcess, rules: Settings['rules']): Promise<void> {
+  if (rules === 'default') return;
+  const response = await fetch(`${hub.url}/api/v1/admin/rules`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.apiKey}` },
+    body: JSON.stringify(ACTIVITY_ONLY_RULES),
+  });
+  if (response.status !== 200) throw new Error(`the rules were refused: ${response.status} ${await response.text()}`);
+  // The hub and the worker cache rules for 5 s.
+  await sleep(6_000);
 }
 
 const progress = (message: string) => console.error(`[bench] ${message}`);
@@ -142,6 +167,7 @@ async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal)
   });
   progress(`raw BullMQ: ${formatNumber(baseline.jobsPerSecond)} jobs/s`);
 
+  await useRules(hub, settings.rules);
   const minted = await mintTokens(hub, settings.users);
   if (minted.tokens.length < settings.users) throw new Error(`only ${minted.tokens.length} of ${settings.users} tokens minted: ${JSON.stringify(minted.refusals)}`);
   const fleet = await ClientFleet.start({ processes: 1 });
@@ -219,7 +245,7 @@ async function main(): Promise<number> {
       `then ${steps > 0 ? `${settings.rampSeconds} s steps ×${settings.rampFactor} up while sustainable, or ÷${settings.rampFactor} down until sustainable` : 'no ramp'}; budget ${budgetSeconds} s`,
   );
   console.log(
-    `Zero-config hub (role hub) + one worker process, local Postgres and Redis, default engine rules (demo tenant). Raised for this run: ` +
+    `Zero-config hub (role hub) + one worker process, local Postgres and Redis, ${settings.rules === 'default' ? 'default engine rules (the demo tenant as created)' : 'activity-only rules (no streaks, records or missions)'}. Raised for this run: ` +
       `RATE_LIMIT_TENANT_PER_SECOND=${formatNumber(raised.RATE_LIMIT_TENANT_PER_SECOND)} (default ${formatNumber(defaults.RATE_LIMIT_TENANT_PER_SECOND)}), ` +
       `ACCESS_TOKEN_TTL_SECONDS=${raised.ACCESS_TOKEN_TTL_SECONDS}. Sustainable: the sender kept ≥ 95 % of its schedule, every post got 202, every push arrived and p99 ≤ ${formatNumber(SUSTAINABLE_P99_MS)} ms.`,
   );
@@ -256,7 +282,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     node: process.version,
     os: machine(),
-    settings: { ...settings, out: undefined, ramp, hub: { mode: 'zero-config', roles: ['hub', 'worker'], rules: 'defaults', raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
+    settings: { ...settings, out: undefined, ramp, hub: { mode: 'zero-config', roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
     baseline: measured.baseline,
     phases: measured.phases,
     verdicts,

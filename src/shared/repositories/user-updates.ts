@@ -11,22 +11,25 @@ export type NewUserUpdate = { [N in UserUpdateName]: { event: N; payload: UserUp
  * back transaction leaves no gap.
  */
 export async function appendUserUpdates(tx: Transaction, tenantId: string, userId: string, updates: NewUserUpdate[]): Promise<UserUpdate[]> {
+  // One statement (one round trip): the counter is bumped and the rows inserted from its old value.
   // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
-  const [row] = await tx<{ last: string; at: string }[]>`
-    update users set last_update_seq = last_update_seq + ${updates.length}
-    where id = ${userId} and tenant_id = ${tenantId}
-    returning last_update_seq as last, now() as at`;
+  const [row] = await tx<{ base: string; at: string }[]>`
+    with bumped as (
+      update users set last_update_seq = last_update_seq + ${updates.length}
+      where id = ${userId} and tenant_id = ${tenantId}
+      returning last_update_seq - ${updates.length} as base, now() as at
+    ), inserted as (
+      insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)
+      select ${userId}, bumped.base + t.ord, ${tenantId}, t.type, t.payload::jsonb, bumped.at
+      from bumped, unnest(${tx.array(updates.map((u) => u.event), pgArrayType.text)}::text[], ${tx.array(updates.map((u) => JSON.stringify(u.payload)), pgArrayType.text)}::text[])
+        with ordinality as t(type, payload, ord)
+    )
+    select base, at from bumped`;
   if (!row) throw new Error(`user ${userId} not found in tenant ${tenantId}`);
-  const first = Number(row.last) - updates.length + 1;
-  const seqs = updates.map((_, i) => first + i);
-  await tx`
-    insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)
-    select ${userId}, seq, ${tenantId}, type, payload::jsonb, ${row.at}::timestamptz
-    from unnest(${tx.array(seqs.map(String), pgArrayType.int8)}::int8[], ${tx.array(updates.map((u) => u.event), pgArrayType.text)},
-                ${tx.array(updates.map((u) => JSON.stringify(u.payload)), pgArrayType.text)}) as t(seq, type, payload)`;
+  const base = Number(row.base);
   const at = new Date(row.at).toISOString();
   // Each event name travels with its own payload; TypeScript cannot correlate the two through map().
-  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: seqs[i] as number, at } }) as UserUpdate);
+  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: base + i + 1, at } }) as UserUpdate);
 }
 
 /**

@@ -5,7 +5,7 @@ import { grantRewards } from '../../shared/repositories/rewards.js';
 import type { NewUserUpdate } from '../../shared/repositories/user-updates.js';
 import { applyCampaigns } from './campaign-effects.js';
 import type { AtRiskCheck } from '../../shared/queues/at-risk.js';
-import type { EffectContext, EngineEvent, LeaderboardScore } from './context.js';
+import { inParallel, type EffectContext, type EngineEvent, type LeaderboardScore } from './context.js';
 import { applyMissions } from './mission-effects.js';
 import { applyRecords } from './record-effects.js';
 import { applyStreaks } from './streak-effects.js';
@@ -48,10 +48,8 @@ export async function applyEvent(tx: Transaction, event: EngineEvent, rules: Eng
     leaderboard: [],
     atRisk: [],
   };
-  await applyStreaks(context);
-  await applyRecords(context);
-  await applyMissions(context);
-  await applyCampaigns(context);
+  // Streaks, records, missions and campaigns live in separate tables: their queries go out together.
+  await inParallel(context, [applyStreaks, applyRecords, applyMissions, applyCampaigns]);
   for (const payload of await grantRewards(tx, event.userId, context.grants)) context.updates.push({ event: 'reward:granted', payload });
   return { updates: context.updates, leaderboard: context.leaderboard, atRisk: context.atRisk };
 }

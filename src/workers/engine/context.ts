@@ -39,3 +39,27 @@ export interface EffectContext {
   leaderboard: LeaderboardScore[];
   atRisk: AtRiskCheck[];
 }
+
+export type Effect = (context: EffectContext) => Promise<void>;
+
+/**
+ * Runs effects that touch separate rows side by side: postgres.js pipelines their queries on the
+ * transaction's connection, so they cost the round trips of the longest one, not of all. Each
+ * collects into lists of its own, merged afterwards in the order given, so the user's updates keep
+ * one order whatever order the answers come back in.
+ */
+export async function inParallel(context: EffectContext, effects: Effect[]): Promise<void> {
+  const parts = await Promise.all(
+    effects.map(async (effect) => {
+      const part: EffectContext = { ...context, updates: [], grants: [], leaderboard: [], atRisk: [] };
+      await effect(part);
+      return part;
+    }),
+  );
+  for (const part of parts) {
+    context.updates.push(...part.updates);
+    context.grants.push(...part.grants);
+    context.leaderboard.push(...part.leaderboard);
+    context.atRisk.push(...part.atRisk);
+  }
+}

@@ -2,16 +2,18 @@ import { matchesEventType, type StreakRule } from '../../shared/api/rules.js';
 import { atLocalTime, nextLocalDay, type LocalDay } from '../../shared/engine/calendar.js';
 import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, type DayGuard, type MilestoneReached, type StreakState } from '../../shared/engine/streaks.js';
 import { creditDays, creditedDays, milestoneGrants, readStreak, saveGuard, saveStreak, type StreakOwner } from '../../shared/repositories/streaks.js';
-import type { EffectContext } from './context.js';
+import { inParallel, type EffectContext } from './context.js';
 
 const qualifies = (rule: StreakRule, eventType: string) => rule.eventTypes.length === 0 || rule.eventTypes.some((matcher) => matchesEventType(matcher, eventType));
 
 /** Credits the event's day to every streak it qualifies for, granting milestone rewards once per run. */
 export async function applyStreaks(context: EffectContext): Promise<void> {
   if (!context.countsForItsDay) return;
-  for (const rule of context.rules.streaks) {
-    if (qualifies(rule, context.event.type)) await applyStreak(context, rule);
-  }
+  const rules = context.rules.streaks.filter((rule) => qualifies(rule, context.event.type));
+  await inParallel(
+    context,
+    rules.map((rule) => (part) => applyStreak(part, rule)),
+  );
 }
 
 async function applyStreak(context: EffectContext, rule: StreakRule): Promise<void> {

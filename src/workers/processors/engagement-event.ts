@@ -28,11 +28,11 @@ export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engag
     async handle({ eventId, tenantId, userId }) {
       const { rules } = await deps.rules.get(tenantId);
       const result = await deps.sql.begin(async (tx): Promise<{ updates: UserUpdate[]; applied: AppliedEvent } | null> => {
+        // The marker and the event in one round trip: nothing comes back when it was processed already.
         const [event] = await tx<{ type: string; value: number | null; occurred_at: string }[]>`
-          select type, value, occurred_at from events where id = ${eventId}`;
+          with fresh as (insert into processed_events (event_id) select id from events where id = ${eventId} on conflict do nothing returning event_id)
+          select e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id`;
         if (!event) return null;
-        const [fresh] = await tx`insert into processed_events (event_id) values (${eventId}) on conflict do nothing returning event_id`;
-        if (!fresh) return null;
         const applied = await applyEvent(tx, { id: eventId, tenantId, userId, type: event.type, value: event.value, occurredAt: new Date(event.occurred_at) }, rules, new Date());
         return { updates: await appendUserUpdates(tx, tenantId, userId, applied.updates), applied };
       });
