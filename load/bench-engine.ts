@@ -30,7 +30,7 @@ const usage = `Usage: npm run bench:engine -- [options]
   --rate <n>           events per second in the measured phase (default 1000)
   --seconds <s>        length of the measured phase (default 30)
   --ramp-seconds <s>   length of each ramp step (default 10; 0 skips the ramp)
-  --ramp-factor <x>    each ramp step's rate over the previous one (default 1.5)
+  --ramp-factor <x>    each ramp step's rate over the previous one (default 1.25)
   --max-rate <n>       the ramp stops here (default 20000)
   --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
   --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
@@ -80,7 +80,7 @@ function parseSettings(): Settings {
     rate: number('rate', flags.rate, 1_000, 1, 50_000),
     seconds: number('seconds', flags.seconds, 30, 1, 600),
     rampSeconds: number('ramp-seconds', flags['ramp-seconds'], 10, 0, 120),
-    rampFactor: number('ramp-factor', flags['ramp-factor'], 1.5, 1.05, 4, false),
+    rampFactor: number('ramp-factor', flags['ramp-factor'], 1.25, 1.05, 4, false),
     maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
     baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
     rules: rulesFlag(flags.rules),

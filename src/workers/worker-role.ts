@@ -30,6 +30,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       queues: context.queues,
       rules,
       leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
+      logger,
     }),
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),

@@ -1,11 +1,13 @@
 import postgres from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserState } from '../../src/shared/api/state.js';
 import { engineRulesSchema } from '../../src/shared/api/rules.js';
 import { localDay, nextLocalDay } from '../../src/shared/engine/calendar.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
+import { RulesCache, saveRules } from '../../src/shared/repositories/engine-rules.js';
+import { Leaderboards } from '../../src/shared/repositories/leaderboards.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
+import { createEngagementHandler } from '../../src/workers/processors/engagement-event.js';
 import { createStreakAtRiskHandler } from '../../src/workers/processors/streak-at-risk.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { silentLogger } from '../support/silent-logger.js';
@@ -158,6 +160,47 @@ describe('engagement engine', () => {
     expect(activity).toHaveLength(1);
     const streak = await sql<{ current: number }[]>`select current from streaks where user_id = ${payload.userId}`;
     expect(streak).toEqual([{ current: 1 }]);
+  });
+
+  it('applies concurrent events in shared transactions, each user in order, and a bad job fails alone', async () => {
+    const logger = silentLogger();
+    const warn = vi.spyOn(logger, 'warn');
+    const handler = createEngagementHandler({
+      sql: hub.context.database.sql,
+      queues: hub.context.queues,
+      rules: new RulesCache(hub.context.database.sql),
+      leaderboards: new Leaderboards(hub.context.redis, hub.config.REDIS_PREFIX),
+      logger,
+    });
+    const users = await Promise.all(['gus', 'hal'].map(async (userId) => (await mintTokens(hub.url, tenant.apiKey, { userId, timezone: ZONE })).user.id));
+    // Stored without outbox rows: only this handler applies them.
+    const jobs = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const userId = users[i % 2] as string;
+        const [row] = await sql<{ id: string }[]>`
+          insert into events (id, tenant_id, user_id, type, occurred_at) values (gen_random_uuid(), ${tenant.tenantId}, ${userId}, 'lesson.done', now()) returning id`;
+        return { eventId: row?.id as string, tenantId: tenant.tenantId, userId };
+      }),
+    );
+    // An event handed over with a user that does not exist: its effects cannot apply.
+    const bad = { ...(jobs[0] as (typeof jobs)[number]), eventId: (jobs[7] as (typeof jobs)[number]).eventId, userId: '00000000-0000-7000-8000-000000000000' };
+    const context = { logger: silentLogger(), jobId: 'test', attempt: 1 };
+    const outcomes = await Promise.allSettled([...jobs.slice(0, 7), bad].map((job) => handler.handle(job, context)));
+    // The bad job shared a transaction with good ones, which were then applied one by one.
+    expect(warn).toHaveBeenCalledWith('engine batch failed; applying its events one by one', expect.objectContaining({ events: expect.any(Number) }));
+
+    expect(outcomes.slice(0, 7).map((outcome) => outcome.status)).toEqual(Array(7).fill('fulfilled'));
+    expect(outcomes[7]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('does not exist') }) });
+    for (const userId of users) {
+      const seqs = await sql<{ seq: string }[]>`select seq from user_updates where user_id = ${userId} order by seq`;
+      expect(seqs.map((row) => Number(row.seq))).toEqual(seqs.map((_, i) => i + 1));
+      const activities = await sql`select 1 from user_updates where user_id = ${userId} and type = 'activity:recorded'`;
+      expect(activities).toHaveLength(userId === users[0] ? 4 : 3);
+    }
+    const marked = await sql`select 1 from processed_events where event_id = any(${jobs.map((job) => job.eventId)}::uuid[])`;
+    expect(marked).toHaveLength(7);
+    // Handed over again, the applied ones change nothing.
+    expect(await Promise.all(jobs.slice(0, 7).map((job) => handler.handle(job, context)))).toEqual(Array(7).fill({ updates: 0 }));
   });
 
   it('adds campaign points inside the window, grants each tier once and scores the leaderboard', async () => {

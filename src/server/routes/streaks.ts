@@ -65,7 +65,7 @@ export function streaksRouter(deps: StreakRouteDeps): Router {
     if (outcome.updates.length > 0) {
       await deps.queues.enqueue('realtime.deliver', { tenantId: principal.tenantId, userId: user.id, updates: outcome.updates }, { removeOnComplete: true });
     }
-    await scheduleAtRiskChecks(deps.queues, { tenantId: principal.tenantId, userId: user.id }, outcome.atRisk);
+    await scheduleAtRiskChecks(deps.queues, [{ tenantId: principal.tenantId, userId: user.id, checks: outcome.atRisk }]);
     res.json(outcome.repair);
   });
   return router;

@@ -7,15 +7,20 @@ export interface AtRiskCheck {
   at: Date;
 }
 
-/** One delayed check per (user, streak, day): the job id (BullMQ refuses ":" in custom ids) makes a second schedule of the day add nothing. */
-export async function scheduleAtRiskChecks(queues: JobQueues, user: { tenantId: string; userId: string }, checks: AtRiskCheck[]): Promise<void> {
+/**
+ * Schedules the checks of any number of users in one round trip, one delayed job per (user,
+ * streak, day): the job id (BullMQ refuses ":" in custom ids) makes a second schedule of the day
+ * add nothing. Checks already due are dropped.
+ */
+export async function scheduleAtRiskChecks(queues: JobQueues, users: readonly { tenantId: string; userId: string; checks: readonly AtRiskCheck[] }[]): Promise<void> {
   const now = Date.now();
-  for (const check of checks) {
-    if (check.at.getTime() <= now) continue;
-    await queues.enqueue(
-      'streak.at-risk',
-      { ...user, streakKey: check.streakKey, day: check.day },
-      { jobId: `at-risk.${user.userId}.${check.day}.${check.streakKey}`, delay: check.at.getTime() - now, removeOnComplete: true, removeOnFail: 1000 },
-    );
-  }
+  const jobs = users.flatMap(({ tenantId, userId, checks }) =>
+    checks
+      .filter((check) => check.at.getTime() > now)
+      .map((check) => ({
+        payload: { tenantId, userId, streakKey: check.streakKey, day: check.day },
+        options: { jobId: `at-risk.${userId}.${check.day}.${check.streakKey}`, delay: check.at.getTime() - now, removeOnComplete: true, removeOnFail: 1000 },
+      })),
+  );
+  if (jobs.length > 0) await queues.enqueueMany('streak.at-risk', jobs);
 }

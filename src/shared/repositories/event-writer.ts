@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { pgArrayType, type Sql } from '../db/client.js';
 import { errorFields, type Logger } from '../logger.js';
+import { GroupCommit } from '../runtime/group-commit.js';
 import { UserDirectory } from './users.js';
 
 export interface EventInput {
@@ -19,11 +20,9 @@ export interface AcceptedEvent {
   duplicate: boolean;
 }
 
-interface PendingWrite {
+interface Write {
   tenantId: string;
   events: EventInput[];
-  resolve: (accepted: AcceptedEvent[]) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -34,59 +33,27 @@ interface PendingWrite {
  * filled while the previous one waits on the server.
  */
 export class EventWriter {
-  private queue: PendingWrite[] = [];
-  private commitsInFlight = 0;
+  private readonly commits: GroupCommit<Write, AcceptedEvent[]>;
 
   constructor(
     private readonly sql: Sql,
     private readonly users: UserDirectory,
-    private readonly logger: Logger,
-    private readonly maxEventsPerCommit = 2_000,
-    private readonly maxCommitsInFlight = 2,
-  ) {}
+    logger: Logger,
+    maxEventsPerCommit = 2_000,
+    maxCommitsInFlight = 2,
+  ) {
+    this.commits = new GroupCommit({
+      commit: (writes) => this.commit(writes),
+      sizeOf: (write) => write.events.length,
+      maxSize: maxEventsPerCommit,
+      maxInFlight: maxCommitsInFlight,
+      // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: they are retried alone.
+      onBatchFailure: (error, writes) => logger.warn('group commit failed; retrying its writes one by one', { writes, ...errorFields(error) }),
+    });
+  }
 
   write(tenantId: string, events: EventInput[]): Promise<AcceptedEvent[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ tenantId, events, resolve, reject });
-      this.commitNext();
-    });
-  }
-
-  private commitNext(): void {
-    if (this.commitsInFlight >= this.maxCommitsInFlight || this.queue.length === 0) return;
-    this.commitsInFlight += 1;
-    const batch = this.takeBatch();
-    void this.commitBatch(batch).finally(() => {
-      this.commitsInFlight -= 1;
-      this.commitNext();
-    });
-  }
-
-  private takeBatch(): PendingWrite[] {
-    const batch: PendingWrite[] = [];
-    let size = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as PendingWrite;
-      if (batch.length > 0 && size + next.events.length > this.maxEventsPerCommit) break;
-      batch.push(this.queue.shift() as PendingWrite);
-      size += next.events.length;
-    }
-    return batch;
-  }
-
-  private async commitBatch(batch: PendingWrite[]): Promise<void> {
-    try {
-      const results = await this.commit(batch);
-      batch.forEach((write, i) => write.resolve(results[i] as AcceptedEvent[]));
-    } catch (error) {
-      if (batch.length === 1) {
-        (batch[0] as PendingWrite).reject(error);
-        return;
-      }
-      // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: retry alone.
-      this.logger.warn('group commit failed; retrying its writes one by one', { writes: batch.length, ...errorFields(error) });
-      for (const write of batch) await this.commitBatch([write]);
-    }
+    return this.commits.submit({ tenantId, events });
   }
 
   /**
@@ -95,7 +62,7 @@ export class EventWriter {
    * go in one data-modifying CTE, which Postgres applies atomically; the outbox trigger notifies
    * the relays. Only when keys collide with committed events does a lookup follow.
    */
-  private async commit(batch: PendingWrite[]): Promise<AcceptedEvent[][]> {
+  private async commit(batch: Write[]): Promise<AcceptedEvent[][]> {
     const resolvedUsers = await this.users.resolveIds(
       this.sql,
       batch.flatMap((write) =>

@@ -1,11 +1,11 @@
 import type { Sql } from '../../shared/db/client.js';
+import { errorFields, type Logger } from '../../shared/logger.js';
 import { scheduleAtRiskChecks } from '../../shared/queues/at-risk.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
-import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
-import type { UserUpdate } from '../../shared/socket/user-updates.js';
-import { applyEvent, type AppliedEvent } from '../engine/apply-event.js';
+import { GroupCommit } from '../../shared/runtime/group-commit.js';
+import { applyEvents, type AppliedJob, type EngagementJob } from '../engine/apply-batch.js';
 import type { JobHandler } from '../registry.js';
 
 export interface EngagementDeps {
@@ -13,34 +13,58 @@ export interface EngagementDeps {
   queues: JobQueues;
   rules: RulesCache;
   leaderboards: Leaderboards;
+  logger: Logger;
 }
 
+/** Events applied per transaction at most; the worker's concurrency bounds it too. */
+const MAX_EVENTS_PER_COMMIT = 64;
+
 /**
- * Applies one ingested event. Its effects and a processed-event marker commit together, so a
- * redelivered job (BullMQ is at-least-once) finds the marker and changes nothing. The updates
- * are then handed to the hubs for live delivery and the leaderboards get their new scores; if
- * either hand-off fails, the stored updates still reach the client through `sync` and the
- * leaderboard is rebuilt from Postgres.
+ * Applies ingested events. Jobs that arrive while a commit is in flight are applied together in
+ * the next one (group commit: under load the round trips of a transaction are shared by many
+ * events; a lone event still goes at once). After the commit, the updates are handed to the hubs
+ * for live delivery and the leaderboards get their new scores; if that hand-off fails, the stored
+ * updates still reach the clients through `sync` and the leaderboards are rebuilt from Postgres.
  */
 export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engagement.event'> {
+  const commits = new GroupCommit<EngagementJob, AppliedJob | null>({
+    commit: async (jobs) => {
+      const tenants = [...new Set(jobs.map((job) => job.tenantId))];
+      const rules = new Map(await Promise.all(tenants.map(async (tenantId) => [tenantId, (await deps.rules.get(tenantId)).rules] as const)));
+      const results = await applyEvents(deps.sql, jobs, rules, new Date());
+      // Committed is done: a failed hand-off must not fail the jobs (a retry would find them applied and hand off nothing).
+      await handOff(deps, jobs, results).catch((error: unknown) =>
+        deps.logger.warn('hand-off after the engine commit failed; clients catch up through sync', { events: jobs.length, ...errorFields(error) }),
+      );
+      return results;
+    },
+    maxSize: MAX_EVENTS_PER_COMMIT,
+    maxInFlight: 2,
+    onBatchFailure: (error, events) => deps.logger.warn('engine batch failed; applying its events one by one', { events, ...errorFields(error) }),
+  });
   return {
     name: 'engagement.event',
-    async handle({ eventId, tenantId, userId }) {
-      const { rules } = await deps.rules.get(tenantId);
-      const result = await deps.sql.begin(async (tx): Promise<{ updates: UserUpdate[]; applied: AppliedEvent } | null> => {
-        // The marker and the event in one round trip: nothing comes back when it was processed already.
-        const [event] = await tx<{ type: string; value: number | null; occurred_at: string }[]>`
-          with fresh as (insert into processed_events (event_id) select id from events where id = ${eventId} on conflict do nothing returning event_id)
-          select e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id`;
-        if (!event) return null;
-        const applied = await applyEvent(tx, { id: eventId, tenantId, userId, type: event.type, value: event.value, occurredAt: new Date(event.occurred_at) }, rules, new Date());
-        return { updates: await appendUserUpdates(tx, tenantId, userId, applied.updates), applied };
-      });
-      if (!result) return { updates: 0 };
-      await deps.leaderboards.setScores(result.applied.leaderboard);
-      await scheduleAtRiskChecks(deps.queues, { tenantId, userId }, result.applied.atRisk);
-      await deps.queues.enqueue('realtime.deliver', { tenantId, userId, updates: result.updates }, { removeOnComplete: true });
-      return { updates: result.updates.length };
+    async handle(job) {
+      const result = await commits.submit(job);
+      return { updates: result?.updates.length ?? 0 };
     },
   };
+}
+
+/** After the commit, for the whole batch at once: leaderboard scores, at-risk checks, live delivery (a few round trips, not a few per event). */
+async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], results: readonly (AppliedJob | null)[]): Promise<void> {
+  const applied = jobs.flatMap((job, i) => {
+    const result = results[i];
+    return result ? [{ ...job, ...result }] : [];
+  });
+  if (applied.length === 0) return;
+  await deps.leaderboards.setScores(applied.flatMap((entry) => entry.applied.leaderboard));
+  await scheduleAtRiskChecks(
+    deps.queues,
+    applied.map(({ tenantId, userId, applied: { atRisk } }) => ({ tenantId, userId, checks: atRisk })),
+  );
+  await deps.queues.enqueueMany(
+    'realtime.deliver',
+    applied.map(({ tenantId, userId, updates }) => ({ payload: { tenantId, userId, updates }, options: { removeOnComplete: true } })),
+  );
 }
