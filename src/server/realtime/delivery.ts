@@ -16,9 +16,11 @@ export function startRealtimeDelivery(options: { io: PulseServer; redisUrl: stri
   const worker = new Worker(
     'realtime',
     (job) => {
-      const { userId, updates } = jobDefinitions['realtime.deliver'].payload.parse(job.data);
-      const room = io.to(rooms.user(userId));
-      for (const update of updates) room.emit(update.event, update.data as never);
+      const { deliveries } = jobDefinitions['realtime.deliver'].payload.parse(job.data);
+      for (const { userId, updates } of deliveries) {
+        const room = io.to(rooms.user(userId));
+        for (const update of updates) room.emit(update.event, update.data as never);
+      }
       return Promise.resolve();
     },
     { connection, prefix: options.prefix, concurrency: 64 },

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Sql } from '../../shared/db/client.js';
 import { ROLL_ALGORITHM } from '../../shared/engine/boxes.js';
+import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import { openBox } from '../../shared/repositories/boxes.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
@@ -50,7 +51,7 @@ export function boxesRouter(deps: BoxRouteDeps): Router {
         res.json(outcome.box);
         return;
       case 'opened':
-        await deps.queues.enqueue('realtime.deliver', { tenantId: principal.tenantId, userId: principal.userId, updates: outcome.updates }, { removeOnComplete: true });
+        await deliverUpdates(deps.queues, [{ tenantId: principal.tenantId, userId: principal.userId, updates: outcome.updates }]);
         res.status(201).json(outcome.box);
     }
   });

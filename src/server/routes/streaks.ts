@@ -5,6 +5,7 @@ import { ruleKey } from '../../shared/api/rules.js';
 import { streakRepairRequestSchema } from '../../shared/api/streaks.js';
 import type { Sql } from '../../shared/db/client.js';
 import { scheduleAtRiskChecks } from '../../shared/queues/at-risk.js';
+import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import { repairStreak } from '../../shared/repositories/streak-repair.js';
@@ -62,9 +63,7 @@ export function streaksRouter(deps: StreakRouteDeps): Router {
       });
       throw httpErrors.validation(errors, 'Only days the user has lived through can be repaired');
     }
-    if (outcome.updates.length > 0) {
-      await deps.queues.enqueue('realtime.deliver', { tenantId: principal.tenantId, userId: user.id, updates: outcome.updates }, { removeOnComplete: true });
-    }
+    await deliverUpdates(deps.queues, [{ tenantId: principal.tenantId, userId: user.id, updates: outcome.updates }]);
     await scheduleAtRiskChecks(deps.queues, [{ tenantId: principal.tenantId, userId: user.id, checks: outcome.atRisk }]);
     res.json(outcome.repair);
   });

@@ -21,10 +21,12 @@ export const jobDefinitions = {
     queue: 'maintenance',
     payload: z.object({}),
   },
-  /** Stored updates for one user, for whichever hub node holds the user's sockets; consumed by hubs. */
+  /** Stored updates of one or more users (a worker's batch), for whichever hub nodes hold their sockets; consumed by hubs. */
   'realtime.deliver': {
     queue: 'realtime',
-    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) }),
+    payload: z.object({
+      deliveries: z.array(z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) })).min(1),
+    }),
   },
   /** Delayed to the at-risk hour of a user's local day: warns when a live streak has nothing yet that day. */
   'streak.at-risk': {

@@ -1,6 +1,7 @@
 import type { Sql } from '../../shared/db/client.js';
 import { errorFields, type Logger } from '../../shared/logger.js';
 import { scheduleAtRiskChecks } from '../../shared/queues/at-risk.js';
+import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
@@ -63,8 +64,8 @@ async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], res
     deps.queues,
     applied.map(({ tenantId, userId, applied: { atRisk } }) => ({ tenantId, userId, checks: atRisk })),
   );
-  await deps.queues.enqueueMany(
-    'realtime.deliver',
-    applied.map(({ tenantId, userId, updates }) => ({ payload: { tenantId, userId, updates }, options: { removeOnComplete: true } })),
+  await deliverUpdates(
+    deps.queues,
+    applied.map(({ tenantId, userId, updates }) => ({ tenantId, userId, updates })),
   );
 }

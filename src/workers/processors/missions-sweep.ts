@@ -1,6 +1,7 @@
 import type { Sql } from '../../shared/db/client.js';
 import { localDay } from '../../shared/engine/calendar.js';
 import { missionDaysToAssign } from '../../shared/engine/missions.js';
+import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import { assignMissions } from '../../shared/repositories/missions.js';
@@ -77,6 +78,6 @@ async function sweepUser(deps: MissionSweepDeps, user: SweepUser, at: Date): Pro
     }
     return updates;
   });
-  if (delivered.length > 0) await deps.queues.enqueue('realtime.deliver', { tenantId: user.tenant_id, userId: user.id, updates: delivered }, { removeOnComplete: true });
+  await deliverUpdates(deps.queues, [{ tenantId: user.tenant_id, userId: user.id, updates: delivered }]);
   return assigned;
 }

@@ -1,5 +1,6 @@
 import type { Sql } from '../../shared/db/client.js';
 import { streakAsOf } from '../../shared/engine/streaks.js';
+import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
 import type { JobHandler } from '../registry.js';
@@ -32,7 +33,7 @@ export function createStreakAtRiskHandler(deps: { sql: Sql; queues: JobQueues })
         if (!view.atRisk) return [];
         return appendUserUpdates(tx, tenantId, userId, [{ event: 'streak:at_risk', payload: { key: streakKey, current: view.current, day, freezes: view.freezes } }]);
       });
-      if (updates.length > 0) await deps.queues.enqueue('realtime.deliver', { tenantId, userId, updates }, { removeOnComplete: true });
+      await deliverUpdates(deps.queues, [{ tenantId, userId, updates }]);
       return { warned: updates.length > 0 };
     },
   };
