@@ -39,6 +39,15 @@ export async function assignMissions(
   target: { tenantId: string; userId: string; day: LocalDay; zone: string },
   rules: EngineRules,
 ): Promise<MissionView[]> {
+  return (await insertMissions(tx, target, rules)).map(missionView);
+}
+
+/** assignMissions, answering the stored rows. */
+export async function insertMissions(
+  tx: Transaction,
+  target: { tenantId: string; userId: string; day: LocalDay; zone: string },
+  rules: EngineRules,
+): Promise<MissionRow[]> {
   const chosen = selectMissions(target.userId, target.day, rules.missions.templates, rules.missions.perDay);
   if (chosen.length === 0) return [];
   const rows = await tx<MissionRow[]>`
@@ -49,7 +58,7 @@ export async function assignMissions(
                 ${tx.array(chosen.map((m) => JSON.stringify(m.reward)), pgArrayType.text)}) as t(slot, template_key, event_type, goal, reward)
     on conflict (user_id, day, slot) do nothing
     returning ${tx.unsafe(MISSION_COLUMNS)}`;
-  return rows.sort((a, b) => a.slot - b.slot).map(missionView);
+  return rows.sort((a, b) => a.slot - b.slot);
 }
 
 export async function missionsOfDay(sql: Sql | Transaction, userId: string, day: LocalDay): Promise<MissionView[]> {
