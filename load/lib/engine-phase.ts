@@ -1,6 +1,7 @@
 import { sleep } from './child-process.js';
 import type { ClientFleet } from './fanout-clients.js';
 import { benchEventType } from './fanout-protocol.js';
+import { fetchMetrics } from './prom-metrics.js';
 import type { LatencySummary } from './ms-histogram.js';
 import { sendAtRate, type PacedResult } from './paced-sender.js';
 
@@ -43,9 +44,30 @@ export interface PhaseFigures {
   push: LatencySummary;
   /** The update's `at` (its commit time) → receipt. */
   delivery: LatencySummary;
+  /** Where the not-yet-pushed events waited when the last post was answered (from the hub's /metrics). */
+  backlogAtLastPost: Backlog | null;
   /** Milliseconds from the last post until every push had arrived (null: not all arrived). */
   drainedAfterMs: number | null;
   sustainable: boolean;
+}
+
+export interface Backlog {
+  /** Accepted events the relay has not moved to BullMQ yet. */
+  outbox: number;
+  /** Engagement jobs waiting for the worker. */
+  engine: number;
+  /** Delivery jobs waiting for a hub. */
+  realtime: number;
+}
+
+async function sampleBacklog(url: string): Promise<Backlog | null> {
+  try {
+    const metrics = await fetchMetrics(`${url}/metrics`);
+    const jobs = (queue: string) => metrics.get(`bullmq_queue_jobs{queue="${queue}",state="waiting"}`) ?? Number.NaN;
+    return { outbox: metrics.get('pulse_outbox_backlog') ?? Number.NaN, engine: jobs('engagement'), realtime: jobs('realtime') };
+  } catch {
+    return null;
+  }
 }
 
 export async function runPhase(
@@ -65,6 +87,7 @@ export async function runPhase(
     signal,
   });
   const lastPostAt = Date.now();
+  const backlogAtLastPost = await sampleBacklog(target.url);
   const drained = await fleet.waitForReceipts([plan.index], sent.accepted, plan.drainMs, signal);
   const drainedAfterMs = drained ? Date.now() - lastPostAt : null;
   // Receipts reach the parent every 50 ms: let the last batch in before the report.
@@ -86,6 +109,7 @@ export async function runPhase(
     pushedPerSecond: report.receipts > 0 ? (report.receipts * 1000) / Math.max(report.lastAt - startedAt, 1) : 0,
     push,
     delivery: report.serverLatency.summary(),
+    backlogAtLastPost,
     drainedAfterMs,
     sustainable:
       refusedCount === 0 && sent.sentPerSecond >= plan.rate * MIN_SCHEDULE_SHARE && drained && report.receipts === sent.accepted && push.p99 <= SUSTAINABLE_P99_MS,

@@ -55,6 +55,7 @@ export function formatEngineReport(phases: readonly PhaseFigures[], baseline: Co
       { header: 'max' },
       { header: 'POST p99' },
       { header: 'commit→client p99' },
+      { header: 'backlog outbox/engine/realtime', align: 'left' },
       { header: 'sustainable', align: 'left' },
     ],
     phases.map((phase) => [
@@ -70,13 +71,15 @@ export function formatEngineReport(phases: readonly PhaseFigures[], baseline: Co
       phase.push.max,
       phase.answer.p99,
       phase.delivery.p99,
+      phase.backlogAtLastPost ? `${phase.backlogAtLastPost.outbox} / ${phase.backlogAtLastPost.engine} / ${phase.backlogAtLastPost.realtime}` : '-',
       phase.sustainable ? 'yes' : `no${phase.drainedAfterMs === null ? ' (backlog)' : ''}`,
     ]),
   );
   const { p99AtRate, pipelineShare } = verdicts;
   const highest = pipelineShare.highestSustainableRate;
   const lines = [
-    'Latencies in ms. post→push: the event posted (its occurredAt) → its activity:recorded at the user\'s client.',
+    'Latencies in ms. post→push: the event posted (its occurredAt) → its activity:recorded at the user\'s client. ' +
+      'Backlog: events waiting in the outbox, engagement jobs and realtime jobs waiting in BullMQ when the last post was answered.',
     phaseTable,
     '',
     `Baseline, same run and Redis: raw BullMQ consumed ${formatNumber(baseline.jobs)} trivial jobs at ${formatNumber(baseline.jobsPerSecond, 0)} jobs/s (concurrency ${baseline.concurrency}).`,
