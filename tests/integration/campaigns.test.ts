@@ -1,27 +1,20 @@
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Leaderboard } from '../../src/shared/api/campaigns.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
+import type { TestHub } from '../support/test-env.js';
 import { until } from '../support/until.js';
 
 const hourFromNow = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
 
 describe('campaigns', () => {
+  const fixture = useTenantHub('campaigns');
   let hub: TestHub;
   let tenant: CreatedTenant;
   let sql: postgres.Sql;
-
-  const fixture = useTestHub();
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'campaigns', actor: 'test' });
-    sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
-  });
-  afterAll(async () => {
-    await sql?.end();
-  });
+  beforeAll(() => ({ hub, tenant, sql } = fixture));
 
   const sprint = { key: 'sprint', name: 'Sprint week', startsAt: hourFromNow(-1), endsAt: hourFromNow(24), pointRules: { 'run.done': 10, '*': 1 }, tiers: [{ points: 20, reward: { kind: 'box', table: 'standard' } }] };
 

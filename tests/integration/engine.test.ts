@@ -1,18 +1,19 @@
-import postgres from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserState } from '../../src/shared/api/state.js';
 import { engineRulesSchema } from '../../src/shared/api/rules.js';
 import { localDay, nextLocalDay } from '../../src/shared/engine/calendar.js';
-import { RulesCache, saveRules } from '../../src/shared/repositories/engine-rules.js';
+import { RulesCache } from '../../src/shared/repositories/engine-rules.js';
 import { Leaderboards } from '../../src/shared/repositories/leaderboards.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
 import { createEngagementHandler } from '../../src/workers/processors/engagement-event.js';
 import { createStreakAtRiskHandler } from '../../src/workers/processors/streak-at-risk.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
+import type { TestHub } from '../support/test-env.js';
 import { until } from '../support/until.js';
 
 const HOUR = 3_600_000;
@@ -26,24 +27,12 @@ const rules = engineRulesSchema.parse({
 });
 
 describe('engagement engine', () => {
+  const fixture = useTenantHub('engine', { rules });
   let hub: TestHub;
   let tenant: CreatedTenant;
   let sql: postgres.Sql;
-  const sockets: TestSocket[] = [];
-
-  const fixture = useTestHub();
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'engine', actor: 'test' });
-    await saveRules(hub.context.database.db, tenant.tenantId, rules, 'test');
-    sql = postgres(fixture.database.url, { max: 2, onnotice: () => undefined });
-  });
-  afterEach(() => {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-  });
-  afterAll(async () => {
-    await sql?.end();
-  });
+  beforeAll(() => ({ hub, tenant, sql } = fixture));
+  const { sockets } = fixture;
 
   /** Every user update a socket receives, in arrival order. */
   function recordUpdates(socket: TestSocket): UserUpdate[] {

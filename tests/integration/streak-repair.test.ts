@@ -1,16 +1,16 @@
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { engineRulesSchema } from '../../src/shared/api/rules.js';
 import type { UserState } from '../../src/shared/api/state.js';
 import type { StreakRepair } from '../../src/shared/api/streaks.js';
 import type { Problem } from '../../src/shared/api/problem.js';
 import { addCalendarDays, localDay } from '../../src/shared/engine/calendar.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
 import { apiJson, apiRequest, mintTokens, postEvents } from '../support/api-client.js';
 import { connected, openSocket } from '../support/socket-client.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
+import type { TestHub } from '../support/test-env.js';
 import { until } from '../support/until.js';
 
 const HOUR = 3_600_000;
@@ -25,20 +25,11 @@ const rules = engineRulesSchema.parse({
 });
 
 describe('streak repair', () => {
+  const fixture = useTenantHub('repair', { rules });
   let hub: TestHub;
   let tenant: CreatedTenant;
   let sql: postgres.Sql;
-
-  const fixture = useTestHub();
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'repair', actor: 'test' });
-    await saveRules(hub.context.database.db, tenant.tenantId, rules, 'test');
-    sql = postgres(fixture.database.url, { max: 2, onnotice: () => undefined });
-  });
-  afterAll(async () => {
-    await sql?.end();
-  });
+  beforeAll(() => ({ hub, tenant, sql } = fixture));
 
   const repair = (userId: string, key: string, body: unknown, token = tenant.apiKey) =>
     apiJson<StreakRepair & Problem>(hub.url, 'POST', `/api/v1/users/${userId}/streaks/${key}/repair`, { token, body });

@@ -1,13 +1,14 @@
-import postgres from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pruneUserUpdates } from '../../src/shared/repositories/user-updates.js';
-import { useActivityOnlyRules } from '../support/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { ACTIVITY_ONLY_RULES } from '../support/engine-rules.js';
+import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import type { DashboardMetrics } from '../../src/shared/socket/contracts.js';
 import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
+import type { TestHub } from '../support/test-env.js';
 
 function collect(socket: TestSocket, count: number, timeoutMs = 15_000): Promise<UserUpdateMessage<'activity:recorded'>[]> {
   const received: UserUpdateMessage<'activity:recorded'>[] = [];
@@ -24,24 +25,12 @@ function collect(socket: TestSocket, count: number, timeoutMs = 15_000): Promise
 }
 
 describe('per-user updates', () => {
+  const fixture = useTenantHub('updates', { rules: ACTIVITY_ONLY_RULES });
   let hub: TestHub;
   let tenant: CreatedTenant;
   let sql: postgres.Sql;
-  const sockets: TestSocket[] = [];
-
-  const fixture = useTestHub();
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'updates', actor: 'test' });
-    await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
-    sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
-  });
-  afterEach(() => {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-  });
-  afterAll(async () => {
-    await sql?.end();
-  });
+  beforeAll(() => ({ hub, tenant, sql } = fixture));
+  const { sockets } = fixture;
 
   /** A connected socket for a user of this file's tenant, closed after the test. */
   async function connectAs(userId: string, role?: 'admin') {

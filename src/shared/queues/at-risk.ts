@@ -1,3 +1,4 @@
+import { atLocalTime, nextLocalDay, type LocalDay } from '../engine/calendar.js';
 import type { JobQueues } from './producer.js';
 
 /** A streak check to schedule: at `at`, warn if `day` has no qualifying event yet. */
@@ -5,6 +6,12 @@ export interface AtRiskCheck {
   streakKey: string;
   day: string;
   at: Date;
+}
+
+/** The day after a streak's last day is at risk from the tenant's at-risk hour unless an event comes first. */
+export function checkAfter(streakKey: string, lastDay: LocalDay, zone: string, atRiskHour: number): AtRiskCheck {
+  const day = nextLocalDay(lastDay, zone);
+  return { streakKey, day, at: atLocalTime(day, zone, atRiskHour) };
 }
 
 /**

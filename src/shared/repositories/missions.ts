@@ -61,7 +61,11 @@ export async function insertMissions(
   return rows.sort((a, b) => a.slot - b.slot);
 }
 
+/** A user's missions of a local day, stored rows, by slot. */
+export async function missionRowsOfDay(sql: Sql | Transaction, userId: string, day: LocalDay): Promise<MissionRow[]> {
+  return sql<MissionRow[]>`select ${sql.unsafe(MISSION_COLUMNS)} from user_missions where user_id = ${userId} and day = ${day} order by slot`;
+}
+
 export async function missionsOfDay(sql: Sql | Transaction, userId: string, day: LocalDay): Promise<MissionView[]> {
-  const rows = await sql<MissionRow[]>`select ${sql.unsafe(MISSION_COLUMNS)} from user_missions where user_id = ${userId} and day = ${day} order by slot`;
-  return rows.map(missionView);
+  return (await missionRowsOfDay(sql, userId, day)).map(missionView);
 }

@@ -1,9 +1,9 @@
 import type { StreakRule } from '../api/rules.js';
 import type { StreakRepair } from '../api/streaks.js';
 import type { Sql } from '../db/client.js';
-import { atLocalTime, dayExistsIn, localDay, nextLocalDay, type LocalDay } from '../engine/calendar.js';
+import { dayExistsIn, localDay, type LocalDay } from '../engine/calendar.js';
 import { EMPTY_STREAK, foldStreak, guardAfterRepair } from '../engine/streaks.js';
-import type { AtRiskCheck } from '../queues/at-risk.js';
+import { checkAfter, type AtRiskCheck } from '../queues/at-risk.js';
 import type { UserUpdate } from '../socket/user-updates.js';
 import { recordAuditIn } from './audit.js';
 import { grantRewards } from './rewards.js';
@@ -64,8 +64,7 @@ export async function repairStreak(sql: Sql, order: StreakRepairOrder): Promise<
       });
       granted.push(...(await grantRewards(tx, order.userId, milestoneGrants(owner, order.rule, folded.milestones))));
       changes.push(...granted.map((payload) => ({ event: 'reward:granted' as const, payload })));
-      const next = nextLocalDay(lastDay, zone);
-      atRisk.push({ streakKey: owner.key, day: next, at: atLocalTime(next, zone, order.atRiskHour) });
+      atRisk.push(checkAfter(owner.key, lastDay, zone, order.atRiskHour));
     }
     const updates = changes.length > 0 ? await appendUserUpdates(tx, order.tenantId, order.userId, changes) : [];
     await recordAuditIn(tx, {

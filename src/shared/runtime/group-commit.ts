@@ -52,9 +52,11 @@ export class GroupCommit<Item, Result> {
     let size = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Pending<Item, Result>;
-      if (batch.length > 0 && size + sizeOf(next.item) > this.options.maxSize) break;
-      batch.push(this.queue.shift() as Pending<Item, Result>);
-      size += sizeOf(next.item);
+      const nextSize = sizeOf(next.item);
+      if (batch.length > 0 && size + nextSize > this.options.maxSize) break;
+      batch.push(next);
+      this.queue.shift();
+      size += nextSize;
     }
     return batch;
   }

@@ -25,7 +25,11 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
     await tx`select 1 from users where id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) order by id for update`;
     const results: (AppliedJob | null)[] = jobs.map(() => null);
     const byUser = new Map<string, number[]>();
-    jobs.forEach((job, index) => byUser.set(job.userId, [...(byUser.get(job.userId) ?? []), index]));
+    jobs.forEach((job, index) => {
+      const indexes = byUser.get(job.userId);
+      if (indexes) indexes.push(index);
+      else byUser.set(job.userId, [index]);
+    });
     // allSettled: every chain stops (the transaction is aborted after any error) before the rollback is sent.
     const settled = await Promise.allSettled(
       [...byUser.values()].map(async (indexes) => {

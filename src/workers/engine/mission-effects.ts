@@ -1,7 +1,7 @@
 import { localDay } from '../../shared/engine/calendar.js';
 import { advanceMission, missionMatches } from '../../shared/engine/missions.js';
 import { pgArrayType } from '../../shared/db/client.js';
-import { insertMissions, MISSION_COLUMNS, missionView, type MissionRow } from '../../shared/repositories/missions.js';
+import { insertMissions, missionRowsOfDay, missionView, type MissionRow } from '../../shared/repositories/missions.js';
 import type { EffectContext } from './context.js';
 
 /**
@@ -14,7 +14,7 @@ export async function applyMissions(context: EffectContext): Promise<void> {
   const { tx, event } = context;
   const day = localDay(event.occurredAt, context.zone);
   const owner = { tenantId: event.tenantId, userId: event.userId, day, zone: context.zone };
-  let missions: MissionRow[] = await tx<MissionRow[]>`select ${tx.unsafe(MISSION_COLUMNS)} from user_missions where user_id = ${event.userId} and day = ${day} order by slot`;
+  let missions: MissionRow[] = await missionRowsOfDay(tx, event.userId, day);
   if (missions.length === 0) {
     // The user's first event of the day, before the sweep: assign the day's missions now.
     missions = await insertMissions(tx, owner, context.rules);

@@ -1,6 +1,7 @@
 import { matchesEventType, type StreakRule } from '../../shared/api/rules.js';
-import { atLocalTime, nextLocalDay, type LocalDay } from '../../shared/engine/calendar.js';
+import type { LocalDay } from '../../shared/engine/calendar.js';
 import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, type DayGuard, type MilestoneReached, type StreakState } from '../../shared/engine/streaks.js';
+import { checkAfter } from '../../shared/queues/at-risk.js';
 import { creditDays, creditedDays, milestoneGrants, readStreak, saveGuard, saveStreak, type StreakOwner } from '../../shared/repositories/streaks.js';
 import { inParallel, type EffectContext } from './context.js';
 
@@ -44,11 +45,7 @@ async function advance(context: EffectContext, owner: StreakOwner, rule: StreakR
   }
   await saveStreak(tx, owner, state, guard);
   context.grants.push(...milestoneGrants(owner, rule, milestones));
-  if (state.lastDay) {
-    // The next local day is at risk from the tenant's at-risk hour unless an event comes first.
-    const next = nextLocalDay(state.lastDay, zone);
-    context.atRisk.push({ streakKey: rule.key, day: next, at: atLocalTime(next, zone, context.rules.atRiskHour) });
-  }
+  if (state.lastDay) context.atRisk.push(checkAfter(rule.key, state.lastDay, zone, context.rules.atRiskHour));
   context.updates.push({
     event: 'streak:updated',
     payload: { key: rule.key, current: state.current, longest: state.longest, freezes: state.freezes, lastDay: state.lastDay ?? day, ...step },
