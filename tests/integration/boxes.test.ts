@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenedBox } from '../../src/shared/api/boxes.js';
 import { verifyRoll, type BoxRoll } from '../../src/shared/engine/boxes.js';
-import { grantReward } from '../../src/shared/repositories/rewards.js';
+import { grantRewards } from '../../src/shared/repositories/rewards.js';
 import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { resolveBoxSecret } from '../../src/shared/runtime/secrets.js';
 import { apiJson, mintTokens } from '../support/api-client.js';
@@ -25,10 +25,10 @@ describe('mystery boxes', () => {
   /** A user with an access token and a closed box granted to them. */
   async function userWithBox(externalId: string) {
     const tokens = await mintTokens(hub.url, tenant.apiKey, { userId: externalId });
-    const granted = await hub.context.database.sql.begin((tx) =>
-      grantReward(tx, { tenantId: tenant.tenantId, userId: tokens.user.id, source: 'test', sourceKey: externalId, spec: { kind: 'box', table: 'standard' } }),
+    const [granted] = await hub.context.database.sql.begin((tx) =>
+      grantRewards(tx, [{ tenantId: tenant.tenantId, userId: tokens.user.id, source: 'test', sourceKey: externalId, spec: { kind: 'box', table: 'standard' } }]),
     );
-    return { tokens, boxId: granted?.boxId as string };
+    return { tokens, boxId: granted?.reward.boxId as string };
   }
 
   it('publishes the odds of every box table', async () => {

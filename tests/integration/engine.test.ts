@@ -7,6 +7,7 @@ import { RulesCache } from '../../src/shared/repositories/engine-rules.js';
 import { Leaderboards } from '../../src/shared/repositories/leaderboards.js';
 import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { userUpdateNames, type UserUpdate } from '../../src/shared/socket/user-updates.js';
+import { applyEvents } from '../../src/workers/engine/apply-batch.js';
 import { createEngagementHandler } from '../../src/workers/processors/engagement-event.js';
 import { createStreakAtRiskHandler } from '../../src/workers/processors/streak-at-risk.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
@@ -190,6 +191,44 @@ describe('engagement engine', () => {
     expect(marked).toHaveLength(7);
     // Handed over again, the applied ones change nothing.
     expect(await Promise.all(jobs.slice(0, 7).map((job) => handler.handle(job, context)))).toEqual(Array(7).fill({ updates: 0 }));
+  });
+
+  it("applies a batch's events of one user in occurredAt order and refolds the streak for a late day", async () => {
+    const userId = (await mintTokens(hub.url, tenant.apiKey, { userId: 'ivy', timezone: ZONE })).user.id;
+    const now = new Date();
+    const insertEvent = async (hoursAgo: number) => {
+      const [row] = await sql<{ id: string }[]>`
+        insert into events (id, tenant_id, user_id, type, occurred_at)
+        values (gen_random_uuid(), ${tenant.tenantId}, ${userId}, 'lesson.done', ${new Date(now.getTime() - hoursAgo * HOUR).toISOString()}) returning id`;
+      return { eventId: row?.id as string, tenantId: tenant.tenantId, userId };
+    };
+    const day = (hoursAgo: number) => localDay(new Date(now.getTime() - hoursAgo * HOUR), ZONE);
+    const tenantRules = new Map([[tenant.tenantId, rules]]);
+    const streakUpdates = async () =>
+      (await sql<{ payload: { current: number; lastDay: string } }[]>`
+        select payload from user_updates where user_id = ${userId} and type = 'streak:updated' order by seq`).map((row) => [row.payload.current, row.payload.lastDay]);
+
+    // Handed over newest first, in one batch: applied oldest first, so the streak simply grows.
+    const [today, yesterday] = [await insertEvent(0), await insertEvent(24)];
+    await applyEvents(hub.context.database.sql, [today, yesterday], tenantRules, now);
+    const activity = await sql<{ payload: { occurredAt: string } }[]>`select payload from user_updates where user_id = ${userId} and type = 'activity:recorded' order by seq`;
+    expect(activity.map((row) => Date.parse(row.payload.occurredAt))).toEqual([now.getTime() - 24 * HOUR, now.getTime()]);
+    expect(await streakUpdates()).toEqual([
+      [1, day(24)],
+      [2, day(0)],
+    ]);
+
+    // Two days ago arrives late (within the grace): the streak is refolded from every credited day.
+    // Yesterday again, also late, is credited already: no streak change.
+    await applyEvents(hub.context.database.sql, [await insertEvent(48), await insertEvent(25)], tenantRules, now);
+    expect((await streakUpdates()).slice(2)).toEqual([[3, day(0)]]);
+    const [streak] = await sql<{ current: number; longest: number; last_day: string }[]>`select current, longest, last_day::text from streaks where user_id = ${userId}`;
+    expect(streak).toEqual({ current: 3, longest: 3, last_day: day(0) });
+    const days = await sql<{ day: string }[]>`select day::text from streak_days where user_id = ${userId} order by day`;
+    expect(days.map((row) => row.day)).toEqual([day(48), day(24), day(0)]);
+    // The late day reached the 3-day milestone: granted once.
+    const milestones = await sql`select 1 from rewards where user_id = ${userId} and source = 'streak'`;
+    expect(milestones).toHaveLength(1);
   });
 
   it('adds campaign points inside the window, grants each tier once and scores the leaderboard', async () => {

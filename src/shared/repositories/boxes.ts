@@ -55,8 +55,8 @@ export async function openBox(sql: Sql, target: { tenantId: string; userId: stri
     const result = asOpened(box, roll, opened?.opened_at ?? new Date().toISOString());
     const changes: NewUserUpdate[] = [{ event: 'box:opened', payload: { boxId: box.id, rarity: roll.rarity, points: roll.points, pityApplied: roll.pityApplied } }];
     if (roll.points > 0) {
-      const granted = await grantRewards(tx, target.userId, [{ tenantId: target.tenantId, userId: target.userId, source: 'box', sourceKey: box.id, spec: { kind: 'points', amount: roll.points } }]);
-      changes.push(...granted.map((payload) => ({ event: 'reward:granted' as const, payload })));
+      const granted = await grantRewards(tx, [{ tenantId: target.tenantId, userId: target.userId, source: 'box', sourceKey: box.id, spec: { kind: 'points', amount: roll.points } }]);
+      for (const payload of granted) if (payload) changes.push({ event: 'reward:granted', payload });
     }
     return { kind: 'opened', box: result, updates: await appendUserUpdates(tx, target.tenantId, target.userId, changes) };
   });

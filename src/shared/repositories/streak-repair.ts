@@ -6,8 +6,8 @@ import { EMPTY_STREAK, foldStreak, guardAfterRepair } from '../engine/streaks.js
 import { checkAfter, type AtRiskCheck } from '../queues/at-risk.js';
 import type { UserUpdate } from '../socket/user-updates.js';
 import { recordAuditIn } from './audit.js';
-import { grantRewards } from './rewards.js';
-import { creditDays, creditedDays, milestoneGrants, readStreak, saveStreak, streakViewOf } from './streaks.js';
+import { grantRewards, type Granted } from './rewards.js';
+import { creditDays, creditedDays, milestoneGrants, readStreak, saveStreaks, streakViewOf } from './streaks.js';
 import { appendUserUpdates, type NewUserUpdate } from './user-updates.js';
 
 export interface StreakRepairOrder {
@@ -47,22 +47,22 @@ export async function repairStreak(sql: Sql, order: StreakRepairOrder): Promise<
 
     const owner = { tenantId: order.tenantId, userId: order.userId, key: order.rule.key };
     const stored = await readStreak(tx, owner);
-    const repaired = await creditDays(tx, owner, order.days);
+    const repaired = (await creditDays(tx, order.days.map((day) => ({ userId: owner.userId, key: owner.key, day })))).map((credited) => credited.day).sort();
     const alreadyCredited = order.days.filter((day) => !repaired.includes(day)).sort();
     let state = stored?.state ?? EMPTY_STREAK;
     const changes: NewUserUpdate[] = [];
-    const granted: Awaited<ReturnType<typeof grantRewards>> = [];
+    const granted: Granted[] = [];
     const atRisk: AtRiskCheck[] = [];
     if (repaired.length > 0) {
       const folded = foldStreak(await creditedDays(tx, owner), order.rule, zone);
       state = folded.state;
       const lastDay = state.lastDay ?? today;
-      await saveStreak(tx, owner, state, guardAfterRepair(stored?.guard ?? null, lastDay, zone));
+      await saveStreaks(tx, [{ owner, state, guard: guardAfterRepair(stored?.guard ?? null, lastDay, zone) }]);
       changes.push({
         event: 'streak:updated',
         payload: { key: owner.key, current: state.current, longest: state.longest, freezes: state.freezes, lastDay, freezesSpent: 0, freezesEarned: 0, restarted: false, repairedDays: repaired },
       });
-      granted.push(...(await grantRewards(tx, order.userId, milestoneGrants(owner, order.rule, folded.milestones))));
+      granted.push(...(await grantRewards(tx, milestoneGrants(owner, order.rule, folded.milestones))).filter((grant) => grant !== null));
       changes.push(...granted.map((payload) => ({ event: 'reward:granted' as const, payload })));
       atRisk.push(checkAfter(owner.key, lastDay, zone, order.atRiskHour));
     }

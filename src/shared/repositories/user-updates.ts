@@ -5,31 +5,51 @@ import type { UserUpdate, UserUpdateName, UserUpdatePayloads } from '../socket/u
 /** An update to store: an event name with its own payload. */
 export type NewUserUpdate = { [N in UserUpdateName]: { event: N; payload: UserUpdatePayloads[N] } }[UserUpdateName];
 
+/** Updates to append for one user. */
+export interface UpdatesOfUser {
+  tenantId: string;
+  userId: string;
+  updates: NewUserUpdate[];
+}
+
 /**
- * Appends updates for one user inside the caller's transaction. The seq counter on the user's
- * row is bumped under its row lock, so concurrent writers for one user serialise and a rolled
- * back transaction leaves no gap.
+ * Appends updates for several users inside the caller's transaction, in one statement. Each
+ * user's seq counter is bumped under its row lock, so concurrent writers for one user serialise
+ * and a rolled back transaction leaves no gap. Answers each user's stored updates, in order.
  */
-export async function appendUserUpdates(tx: Transaction, tenantId: string, userId: string, updates: NewUserUpdate[]): Promise<UserUpdate[]> {
-  // One statement (one round trip): the counter is bumped and the rows inserted from its old value.
+export async function appendUpdates(tx: Transaction, batches: readonly UpdatesOfUser[]): Promise<UserUpdate[][]> {
+  const rows = batches.flatMap((batch, index) => batch.updates.map((update) => ({ index, batch, update })));
+  if (rows.length === 0) return batches.map(() => []);
+  const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
-  const [row] = await tx<{ base: string; at: string }[]>`
-    with bumped as (
-      update users set last_update_seq = last_update_seq + ${updates.length}
-      where id = ${userId} and tenant_id = ${tenantId}
-      returning last_update_seq - ${updates.length} as base, now() as at
+  const bumped = await tx<{ id: string; base: string; at: string }[]>`
+    with input as (
+      select * from unnest(${tx.array(column((r) => r.batch.userId), pgArrayType.uuid)}::uuid[], ${tx.array(column((r) => r.batch.tenantId), pgArrayType.uuid)}::uuid[],
+                           ${tx.array(column((r) => r.update.event), pgArrayType.text)}::text[], ${tx.array(column((r) => JSON.stringify(r.update.payload)), pgArrayType.text)}::text[])
+        with ordinality as t(user_id, tenant_id, type, payload, ord)
+    ), counts as (
+      select user_id, tenant_id, count(*) as n from input group by user_id, tenant_id
+    ), bumped as (
+      update users u set last_update_seq = u.last_update_seq + c.n from counts c
+      where u.id = c.user_id and u.tenant_id = c.tenant_id
+      returning u.id, u.last_update_seq - c.n as base, now() as at
     ), inserted as (
       insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)
-      select ${userId}, bumped.base + t.ord, ${tenantId}, t.type, t.payload::jsonb, bumped.at
-      from bumped, unnest(${tx.array(updates.map((u) => u.event), pgArrayType.text)}::text[], ${tx.array(updates.map((u) => JSON.stringify(u.payload)), pgArrayType.text)}::text[])
-        with ordinality as t(type, payload, ord)
+      select i.user_id, b.base + row_number() over (partition by i.user_id order by i.ord), i.tenant_id, i.type, i.payload::jsonb, b.at
+      from input i join bumped b on b.id = i.user_id
     )
-    select base, at from bumped`;
-  if (!row) throw new Error(`user ${userId} not found in tenant ${tenantId}`);
-  const base = Number(row.base);
-  const at = new Date(row.at).toISOString();
-  // Each event name travels with its own payload; TypeScript cannot correlate the two through map().
-  return updates.map((update, i) => ({ event: update.event, data: { ...update.payload, seq: base + i + 1, at } }) as UserUpdate);
+    select id, base, at from bumped`;
+  const byUser = new Map(bumped.map((row) => [row.id, { next: Number(row.base) + 1, at: new Date(row.at).toISOString() }]));
+  return batches.map((batch) => {
+    const counter = byUser.get(batch.userId);
+    if (!counter) throw new Error(`user ${batch.userId} not found in tenant ${batch.tenantId}`);
+    // Each event name travels with its own payload; TypeScript cannot correlate the two through map().
+    return batch.updates.map((update) => ({ event: update.event, data: { ...update.payload, seq: counter.next++, at: counter.at } }) as UserUpdate);
+  });
+}
+
+export async function appendUserUpdates(tx: Transaction, tenantId: string, userId: string, updates: NewUserUpdate[]): Promise<UserUpdate[]> {
+  return (await appendUpdates(tx, [{ tenantId, userId, updates }]))[0] ?? [];
 }
 
 /**

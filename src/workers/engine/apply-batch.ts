@@ -1,58 +1,158 @@
 import type { EngineRules } from '../../shared/api/rules.js';
 import { pgArrayType, type Sql, type Transaction } from '../../shared/db/client.js';
+import { localDay } from '../../shared/engine/calendar.js';
+import { zoneAt } from '../../shared/engine/time-zones.js';
+import type { AtRiskCheck } from '../../shared/queues/at-risk.js';
 import type { JobPayload } from '../../shared/queues/contracts.js';
-import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
+import { grantRewards } from '../../shared/repositories/rewards.js';
+import { appendUpdates } from '../../shared/repositories/user-updates.js';
 import type { UserUpdate } from '../../shared/socket/user-updates.js';
 import { applyEvent, type AppliedEvent } from './apply-event.js';
+import { loadBooks, writeBooks, type BatchBooks } from './books/batch-books.js';
+import { keyOf, type BatchScope } from './books/scope.js';
+import type { EngineEvent, LeaderboardScore } from './context.js';
 
 export type EngagementJob = JobPayload<'engagement.event'>;
 
+/** What applying one job did: the user's stored updates and the work to do after commit. */
 export interface AppliedJob {
   updates: UserUpdate[];
-  applied: AppliedEvent;
+  leaderboard: LeaderboardScore[];
+  atRisk: AtRiskCheck[];
+}
+
+interface UserRow {
+  id: string;
+  timezone: string;
+  previous_timezone: string | null;
+  timezone_changed_at: string | null;
+}
+
+interface EventRow {
+  id: string;
+  type: string;
+  value: number | null;
+  occurred_at: string;
+}
+
+/** A job whose event was not applied before, ready to apply. */
+interface Pending {
+  index: number;
+  event: EngineEvent;
+  zone: string;
+  rules: EngineRules;
 }
 
 /**
  * Applies a batch of ingested events in one transaction, each with its processed-event marker,
  * so a redelivered event (BullMQ is at-least-once) finds its marker and changes nothing. The
- * batch's users are locked first, in id order, so two batches sharing users cannot deadlock;
- * then each user's events apply one after another while different users' go side by side, their
- * queries pipelined on the one connection. Null for an event already applied (or gone).
+ * transaction costs the same few round trips whatever the batch's size: (1) the users' rows are
+ * locked in id order (two batches sharing users cannot deadlock) and the events claimed; (2) the
+ * state they touch is read, one statement per table; every event is then applied in memory, each
+ * user's in `occurredAt` order; (3) each table is written once and the rewards granted; (4) the
+ * user updates are appended. Null for an event already applied (or gone).
  */
 export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
   return sql.begin(async (tx) => {
-    const userIds = [...new Set(jobs.map((job) => job.userId))].sort();
-    await tx`select 1 from users where id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) order by id for update`;
+    const pending = await claimEvents(tx, jobs, rules);
     const results: (AppliedJob | null)[] = jobs.map(() => null);
-    const byUser = new Map<string, number[]>();
-    jobs.forEach((job, index) => {
-      const indexes = byUser.get(job.userId);
-      if (indexes) indexes.push(index);
-      else byUser.set(job.userId, [index]);
-    });
-    // allSettled: every chain stops (the transaction is aborted after any error) before the rollback is sent.
-    const settled = await Promise.allSettled(
-      [...byUser.values()].map(async (indexes) => {
-        for (const index of indexes) {
-          const job = jobs[index] as EngagementJob;
-          const tenantRules = rules.get(job.tenantId);
-          if (!tenantRules) throw new Error(`no rules given for tenant ${job.tenantId}`);
-          results[index] = await applyJob(tx, job, tenantRules, now);
+    if (pending.length === 0) return results;
+    const books = await loadBooks(tx, scopeOf(pending, rules));
+    const applied = await applyInMemory(books, pending, now);
+    const grants = applied.flatMap((result) => result.grants);
+    const [granted] = await Promise.all([grantRewards(tx, grants), writeBooks(books)]);
+    let grantIndex = 0;
+    const stored = await appendUpdates(
+      tx,
+      pending.map(({ event }, i) => {
+        const result = applied[i] as AppliedEvent;
+        const updates = [...result.updates];
+        for (const _ of result.grants) {
+          const payload = granted[grantIndex++];
+          if (payload) updates.push({ event: 'reward:granted', payload });
         }
+        return { tenantId: event.tenantId, userId: event.userId, updates };
       }),
     );
-    const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure) throw failure.reason;
+    pending.forEach(({ index }, i) => {
+      const result = applied[i] as AppliedEvent;
+      results[index] = { updates: stored[i] ?? [], leaderboard: result.leaderboard, atRisk: result.atRisk };
+    });
     return results;
   });
 }
 
-async function applyJob(tx: Transaction, { eventId, tenantId, userId }: EngagementJob, rules: EngineRules, now: Date): Promise<AppliedJob | null> {
-  // The marker and the event in one round trip: nothing comes back when it was processed already.
-  const [event] = await tx<{ type: string; value: number | null; occurred_at: string }[]>`
-    with fresh as (insert into processed_events (event_id) select id from events where id = ${eventId} on conflict do nothing returning event_id)
-    select e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id`;
-  if (!event) return null;
-  const applied = await applyEvent(tx, { id: eventId, tenantId, userId, type: event.type, value: event.value, occurredAt: new Date(event.occurred_at) }, rules, now);
-  return { updates: await appendUserUpdates(tx, tenantId, userId, applied.updates), applied };
+/** Round trip 1: locks the users, writes the markers, reads the events not applied yet. */
+async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
+  const userIds = [...new Set(jobs.map((job) => job.userId))].sort();
+  const eventIds = tx.array([...new Set(jobs.map((job) => job.eventId))], pgArrayType.uuid);
+  const [users, fresh] = await Promise.all([
+    tx<UserRow[]>`
+      select id, timezone, previous_timezone, timezone_changed_at from users
+      where id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) order by id for update`,
+    // The marker and the event in one statement: nothing comes back for an event processed already.
+    tx<EventRow[]>`
+      with fresh as (insert into processed_events (event_id) select id from events where id = any(${eventIds}::uuid[]) on conflict do nothing returning event_id)
+      select e.id, e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id`,
+    tx`
+      update users u set last_active_at = greatest(u.last_active_at, latest.at)
+      from (select user_id, max(occurred_at) as at from events where id = any(${eventIds}::uuid[]) group by user_id) latest
+      where u.id = latest.user_id`,
+  ]);
+  const zones = new Map(users.map((user) => [user.id, user]));
+  const events = new Map(fresh.map((row) => [row.id, row]));
+  const pending: Pending[] = [];
+  jobs.forEach((job, index) => {
+    const row = events.get(job.eventId);
+    if (!row) return;
+    // A job given twice in one batch applies at its first place only.
+    events.delete(job.eventId);
+    const user = zones.get(job.userId);
+    if (!user) throw new Error(`user ${job.userId} of event ${job.eventId} does not exist`);
+    const tenantRules = rules.get(job.tenantId);
+    if (!tenantRules) throw new Error(`no rules given for tenant ${job.tenantId}`);
+    const occurredAt = new Date(row.occurred_at);
+    const zone = zoneAt({ zone: user.timezone, previousZone: user.previous_timezone, changedAt: user.timezone_changed_at ? new Date(user.timezone_changed_at) : null }, occurredAt);
+    pending.push({ index, zone, rules: tenantRules, event: { id: job.eventId, tenantId: job.tenantId, userId: job.userId, type: row.type, value: row.value, occurredAt } });
+  });
+  // Each user's events apply (and their updates are numbered) oldest first; ties keep arrival order.
+  return pending.sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime());
+}
+
+function scopeOf(pending: readonly Pending[], rules: ReadonlyMap<string, EngineRules>): BatchScope {
+  const instants = pending.map(({ event }) => event.occurredAt.getTime());
+  const userDays = new Map(pending.map(({ event, zone }) => {
+    const day = localDay(event.occurredAt, zone);
+    return [keyOf(event.userId, day), { userId: event.userId, day }];
+  }));
+  return {
+    userIds: [...new Set(pending.map(({ event }) => event.userId))],
+    tenantIds: [...new Set(pending.map(({ event }) => event.tenantId))],
+    userDays: [...userDays.values()],
+    from: new Date(Math.min(...instants)),
+    to: new Date(Math.max(...instants)),
+    rules,
+  };
+}
+
+/**
+ * Applies the events to the books: each user's one at a time, in the order given; users side by side, which matters only when an effect has to read more (a late
+ * day's refold), so those reads share round trips.
+ */
+async function applyInMemory(books: BatchBooks, pending: readonly Pending[], now: Date): Promise<AppliedEvent[]> {
+  const applied: AppliedEvent[] = [];
+  const byUser = new Map<string, number[]>();
+  pending.forEach(({ event }, i) => byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), i]));
+  // allSettled: every chain stops (the transaction is aborted after any error) before the rollback is sent.
+  const settled = await Promise.allSettled(
+    [...byUser.values()].map(async (indexes) => {
+      for (const i of indexes) {
+        const { event, rules, zone } = pending[i] as Pending;
+        applied[i] = await applyEvent(books, event, rules, zone, now);
+      }
+    }),
+  );
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return applied;
 }

@@ -1,49 +1,41 @@
 import { matchesEventType, type StreakRule } from '../../shared/api/rules.js';
-import type { LocalDay } from '../../shared/engine/calendar.js';
-import { creditDay, EMPTY_STREAK, foldStreak, stepStreak, type DayGuard, type MilestoneReached, type StreakState } from '../../shared/engine/streaks.js';
+import { creditDay, EMPTY_STREAK, foldStreak, stepStreak } from '../../shared/engine/streaks.js';
 import { checkAfter } from '../../shared/queues/at-risk.js';
-import { creditDays, creditedDays, milestoneGrants, readStreak, saveGuard, saveStreak, type StreakOwner } from '../../shared/repositories/streaks.js';
-import { inParallel, type EffectContext } from './context.js';
+import { milestoneGrants, type StreakOwner } from '../../shared/repositories/streaks.js';
+import type { EffectContext } from './context.js';
 
 const qualifies = (rule: StreakRule, eventType: string) => rule.eventTypes.length === 0 || rule.eventTypes.some((matcher) => matchesEventType(matcher, eventType));
 
 /** Credits the event's day to every streak it qualifies for, granting milestone rewards once per run. */
 export async function applyStreaks(context: EffectContext): Promise<void> {
   if (!context.countsForItsDay) return;
-  const rules = context.rules.streaks.filter((rule) => qualifies(rule, context.event.type));
-  await inParallel(
-    context,
-    rules.map((rule) => (part) => applyStreak(part, rule)),
-  );
+  for (const rule of context.rules.streaks) {
+    if (qualifies(rule, context.event.type)) await applyStreak(context, rule);
+  }
 }
 
 async function applyStreak(context: EffectContext, rule: StreakRule): Promise<void> {
-  const { tx, event, zone } = context;
+  const { books, event, zone } = context;
   const owner: StreakOwner = { tenantId: event.tenantId, userId: event.userId, key: rule.key };
-  const stored = await readStreak(tx, owner);
-  const credited = creditDay(event.occurredAt, zone, stored?.guard ?? null);
-  const [fresh] = await creditDays(tx, owner, [credited.day]);
-  if (!stored || fresh) {
-    await advance(context, owner, rule, stored?.state ?? null, credited.day, credited.guard);
-  } else if (credited.guard !== stored.guard) {
-    await saveGuard(tx, owner, credited.guard);
+  const stored = books.streaks.get(owner);
+  const { day, guard } = creditDay(event.occurredAt, zone, stored?.guard ?? null);
+  if (stored && (await books.streaks.isCredited(owner, day))) {
+    if (guard !== stored.guard) books.streaks.save(owner, stored.state, guard);
+    return;
   }
-}
-
-async function advance(context: EffectContext, owner: StreakOwner, rule: StreakRule, before: StreakState | null, day: LocalDay, guard: DayGuard): Promise<void> {
-  const { tx, zone } = context;
-  let state: StreakState;
-  let milestones: MilestoneReached[];
+  books.streaks.credit(owner, day);
+  const before = stored?.state ?? EMPTY_STREAK;
   let step = { freezesSpent: 0, freezesEarned: 0, restarted: false };
-  if (before?.lastDay && day < before.lastDay) {
+  let result;
+  if (before.lastDay && day < before.lastDay) {
     // A late day: the streak is refolded from every credited day; milestones already granted stay single.
-    ({ state, milestones } = foldStreak(await creditedDays(tx, owner), rule, zone));
+    result = foldStreak(await books.streaks.allDays(owner), rule, zone);
   } else {
-    const result = stepStreak(before ?? EMPTY_STREAK, day, rule, zone);
-    ({ state, milestones } = result);
+    result = stepStreak(before, day, rule, zone);
     step = { freezesSpent: result.freezesSpent, freezesEarned: result.freezesEarned, restarted: result.restarted };
   }
-  await saveStreak(tx, owner, state, guard);
+  const { state, milestones } = result;
+  books.streaks.save(owner, state, guard);
   context.grants.push(...milestoneGrants(owner, rule, milestones));
   if (state.lastDay) context.atRisk.push(checkAfter(rule.key, state.lastDay, zone, context.rules.atRiskHour));
   context.updates.push({

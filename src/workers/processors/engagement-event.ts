@@ -59,10 +59,10 @@ async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], res
     return result ? [{ ...job, ...result }] : [];
   });
   if (applied.length === 0) return;
-  await deps.leaderboards.setScores(applied.flatMap((entry) => entry.applied.leaderboard));
+  await deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard));
   await scheduleAtRiskChecks(
     deps.queues,
-    applied.map(({ tenantId, userId, applied: { atRisk } }) => ({ tenantId, userId, checks: atRisk })),
+    applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
   );
   await deliverUpdates(
     deps.queues,

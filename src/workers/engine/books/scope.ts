@@ -1,0 +1,19 @@
+import type { EngineRules } from '../../../shared/api/rules.js';
+import type { LocalDay } from '../../../shared/engine/calendar.js';
+
+/** What an engine batch touches, so each book reads just that, in one statement or two. */
+export interface BatchScope {
+  userIds: string[];
+  tenantIds: string[];
+  /** Each event's user with the local day it happened on, in the zone it is counted in. */
+  userDays: { userId: string; day: LocalDay }[];
+  /** The earliest and latest event instants. */
+  from: Date;
+  to: Date;
+  rules: ReadonlyMap<string, EngineRules>;
+}
+
+/** A map key of several parts (ids, rule keys and days hold no control characters). */
+export const keyOf = (...parts: string[]): string => parts.join('\u001f');
+
+export const anyTenantHas = (scope: BatchScope, present: (rules: EngineRules) => boolean): boolean => [...scope.rules.values()].some(present);
