@@ -37,7 +37,7 @@ const asOpened = (row: { id: string; table_key: string }, roll: BoxRoll, openedA
  */
 export async function openBox(sql: Sql, target: { tenantId: string; userId: string; boxId: string }, rules: EngineRules, secret: string): Promise<OpenBoxOutcome> {
   return sql.begin(async (tx): Promise<OpenBoxOutcome> => {
-    await tx`select 1 from users where id = ${target.userId} for update`;
+    await tx`select 1 from users where id = ${target.userId} for no key update`;
     const [box] = await tx<BoxRow[]>`
       select id, table_key, opened_at, roll from boxes where id = ${target.boxId} and user_id = ${target.userId} and tenant_id = ${target.tenantId}`;
     if (!box) return { kind: 'not_found' };

@@ -37,7 +37,7 @@ export type StreakRepairOutcome =
 export async function repairStreak(sql: Sql, order: StreakRepairOrder): Promise<StreakRepairOutcome> {
   return sql.begin(async (tx): Promise<StreakRepairOutcome> => {
     const [user] = await tx<{ timezone: string; last_update_seq: string }[]>`
-      select timezone, last_update_seq from users where id = ${order.userId} and tenant_id = ${order.tenantId} for update`;
+      select timezone, last_update_seq from users where id = ${order.userId} and tenant_id = ${order.tenantId} for no key update`;
     if (!user) return { kind: 'not_found' };
     const zone = user.timezone;
     const today = localDay(order.now, zone);

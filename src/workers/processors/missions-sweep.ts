@@ -67,7 +67,7 @@ async function sweepUser(deps: MissionSweepDeps, user: SweepUser, at: Date): Pro
   let assigned = 0;
   const delivered = await deps.sql.begin(async (tx) => {
     // The user's row first, as the engine takes it: locking it only after the mission rows could deadlock with an event of the user.
-    await tx`select 1 from users where id = ${user.id} for update`;
+    await tx`select 1 from users where id = ${user.id} for no key update`;
     let updates: Awaited<ReturnType<typeof appendUserUpdates>> = [];
     for (const day of days) {
       const missions = await assignMissions(tx, { tenantId: user.tenant_id, userId: user.id, day, zone: user.timezone }, rules);
