@@ -10,7 +10,7 @@ import type { HandlerRegistry } from './registry.js';
  */
 export const workerConcurrency: Partial<Record<QueueName, number>> = {
   maintenance: 1,
-  engagement: 16,
+  engagement: 64,
 };
 
 /** The jobs the worker role must have handlers for: those of the queues it consumes. */
