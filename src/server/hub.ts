@@ -57,7 +57,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const writer = new EventWriter(sql, users, logger);
 
   const server = http.createServer();
-  const adapterRedis = createRedis(context.redisUrl, 'blocking', logger, 'hub:socket.io-adapter');
+  const adapterRedis = createRedis(context.redisUrl, 'adapter', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
   const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer, sql });
   const rules = new RulesCache(sql);

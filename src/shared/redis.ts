@@ -7,14 +7,17 @@ import type { Logger } from './logger.js';
  * - `probe`: readiness checks; no offline queue, so a down Redis answers at once instead of hanging.
  * - `pipelined`: many tiny independent commands per tick (rate limiting): auto-pipelining sends
  *   them in one socket write instead of one write each, which was the largest cost of ingest.
+ * - `adapter`: the Socket.IO streams adapter: one XADD per broadcast, many per tick when a batch of
+ *   updates is delivered, so auto-pipelined; its duplicate blocks on XREAD, so retries never give up.
  */
-export type RedisRole = 'command' | 'blocking' | 'probe' | 'pipelined';
+export type RedisRole = 'command' | 'blocking' | 'probe' | 'pipelined' | 'adapter';
 
 const roleOptions: Record<RedisRole, RedisOptions> = {
   command: { maxRetriesPerRequest: 3 },
   blocking: { maxRetriesPerRequest: null },
   probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000 },
   pipelined: { maxRetriesPerRequest: 1, enableAutoPipelining: true },
+  adapter: { maxRetriesPerRequest: null, enableAutoPipelining: true },
 };
 
 export function createRedis(url: string, role: RedisRole, logger: Logger, name: string): Redis {
