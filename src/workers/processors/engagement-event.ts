@@ -28,16 +28,17 @@ const MAX_EVENTS_PER_COMMIT = 64;
  * updates still reach the clients through `sync` and the leaderboards are rebuilt from Postgres.
  */
 export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engagement.event'> {
-  const commits = new GroupCommit<EngagementJob, AppliedJob | null>({
+  const commits = new GroupCommit<EngagementJob, Committed>({
     commit: async (jobs) => {
       const tenants = [...new Set(jobs.map((job) => job.tenantId))];
       const rules = new Map(await Promise.all(tenants.map(async (tenantId) => [tenantId, (await deps.rules.get(tenantId)).rules] as const)));
       const results = await applyEvents(deps.sql, jobs, rules, new Date());
+      // The next commit need not wait for this hand-off; the jobs do (they complete once it is done).
       // Committed is done: a failed hand-off must not fail the jobs (a retry would find them applied and hand off nothing).
-      await handOff(deps, jobs, results).catch((error: unknown) =>
-        deps.logger.warn('hand-off after the engine commit failed; clients catch up through sync', { events: jobs.length, ...errorFields(error) }),
-      );
-      return results;
+      const handedOff = handOff(deps, jobs, results).catch((error: unknown) => {
+        deps.logger.warn('hand-off after the engine commit failed; clients catch up through sync', { events: jobs.length, ...errorFields(error) });
+      });
+      return results.map((result) => ({ result, handedOff }));
     },
     maxSize: MAX_EVENTS_PER_COMMIT,
     maxInFlight: 2,
@@ -46,26 +47,37 @@ export function createEngagementHandler(deps: EngagementDeps): JobHandler<'engag
   return {
     name: 'engagement.event',
     async handle(job) {
-      const result = await commits.submit(job);
+      const { result, handedOff } = await commits.submit(job);
+      await handedOff;
       return { updates: result?.updates.length ?? 0 };
     },
   };
 }
 
-/** After the commit, for the whole batch at once: leaderboard scores, at-risk checks, live delivery (a few round trips, not a few per event). */
+interface Committed {
+  result: AppliedJob | null;
+  handedOff: Promise<void>;
+}
+
+/**
+ * After the commit, for the whole batch at once and side by side: live delivery, leaderboard
+ * scores, at-risk checks (a few round trips, not a few per event).
+ */
 async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], results: readonly (AppliedJob | null)[]): Promise<void> {
   const applied = jobs.flatMap((job, i) => {
     const result = results[i];
     return result ? [{ ...job, ...result }] : [];
   });
   if (applied.length === 0) return;
-  await deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard));
-  await scheduleAtRiskChecks(
-    deps.queues,
-    applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
-  );
-  await deliverUpdates(
-    deps.queues,
-    applied.map(({ tenantId, userId, updates }) => ({ tenantId, userId, updates })),
-  );
+  await Promise.all([
+    deliverUpdates(
+      deps.queues,
+      applied.map(({ tenantId, userId, updates }) => ({ tenantId, userId, updates })),
+    ),
+    deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard)),
+    scheduleAtRiskChecks(
+      deps.queues,
+      applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
+    ),
+  ]);
 }
