@@ -3,6 +3,7 @@ import type { EngineRules, RewardSpec } from '../api/rules.js';
 import { pgArrayType, type Sql, type Transaction } from '../db/client.js';
 import { endOfLocalDay, type LocalDay } from '../engine/calendar.js';
 import { selectMissions } from '../engine/missions.js';
+import { distinct, isRequestedPair } from './pairs.js';
 import type { MissionView } from '../socket/user-updates.js';
 
 export interface MissionRow {
@@ -90,17 +91,17 @@ export async function saveMissionProgress(tx: Transaction, missions: readonly { 
     from unnest(${tx.array(column((m) => m.row.id), pgArrayType.uuid)}::uuid[], ${tx.array(column((m) => m.owner.userId), pgArrayType.uuid)}::uuid[],
                 ${tx.array(column((m) => m.owner.day), pgArrayType.text)}::date[], ${tx.array(column((m) => String(m.row.progress)), pgArrayType.int8)}::int4[],
                 ${tx.array(column((m) => m.row.completed_at), pgArrayType.text)}::timestamptz[]) as t(id, user_id, day, progress, completed_at)
-    where m.user_id = t.user_id and m.day = t.day and m.id = t.id`;
+    where m.id = any(${tx.array(column((m) => m.row.id), pgArrayType.uuid)}::uuid[]) and m.id = t.id`;
 }
 
 /** Stored missions of several users' days, by slot. */
 export async function missionRowsOfDays(sql: Sql | Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<(MissionRow & { user_id: string; day: string })[]> {
   if (userDays.length === 0) return [];
-  return sql<(MissionRow & { user_id: string; day: string })[]>`
-    select m.user_id, m.day, ${sql.unsafe(MISSION_COLUMNS.split(', ').map((column) => `m.${column}`).join(', '))} from user_missions m
-    join unnest(${sql.array(userDays.map((d) => d.userId), pgArrayType.uuid)}::uuid[], ${sql.array(userDays.map((d) => d.day), pgArrayType.text)}::date[]) as t(user_id, day)
-      on m.user_id = t.user_id and m.day = t.day
-    order by m.user_id, m.day, m.slot`;
+  const rows = await sql<(MissionRow & { user_id: string; day: string })[]>`
+    select user_id, day, ${sql.unsafe(MISSION_COLUMNS)} from user_missions
+    where user_id = any(${sql.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${sql.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])
+    order by user_id, day, slot`;
+  return rows.filter(isRequestedPair(userDays));
 }
 
 export async function missionsOfDay(sql: Sql | Transaction, userId: string, day: LocalDay): Promise<MissionView[]> {

@@ -1,5 +1,6 @@
 import { pgArrayType, type Transaction } from '../db/client.js';
 import type { LocalDay } from '../engine/calendar.js';
+import { distinct, isRequestedPair } from './pairs.js';
 
 /** A user's best of one metric. */
 export interface PersonalBest {
@@ -31,10 +32,9 @@ export async function readBests(tx: Transaction, userIds: readonly string[]): Pr
 export async function readRecordDays(tx: Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<RecordDay[]> {
   if (userDays.length === 0) return [];
   const rows = await tx<{ user_id: string; metric_key: string; day: string; value: number }[]>`
-    select r.user_id, r.metric_key, r.day, r.value from record_days r
-    join unnest(${tx.array(userDays.map((d) => d.userId), pgArrayType.uuid)}::uuid[], ${tx.array(userDays.map((d) => d.day), pgArrayType.text)}::date[]) as t(user_id, day)
-      on r.user_id = t.user_id and r.day = t.day`;
-  return rows.map((row) => ({ userId: row.user_id, metricKey: row.metric_key, day: row.day, value: row.value }));
+    select user_id, metric_key, day, value from record_days
+    where user_id = any(${tx.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${tx.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])`;
+  return rows.filter(isRequestedPair(userDays)).map((row) => ({ userId: row.user_id, metricKey: row.metric_key, day: row.day, value: row.value }));
 }
 
 /** Stores daily aggregates as absolute values (computed under the users' row locks). */

@@ -3,6 +3,7 @@ import { pgArrayType, type Transaction } from '../db/client.js';
 import type { LocalDay } from '../engine/calendar.js';
 import type { StreakView } from '../api/state.js';
 import { streakAsOf, type DayGuard, type MilestoneReached, type StreakState } from '../engine/streaks.js';
+import { distinct, isRequestedPair } from './pairs.js';
 import type { GrantRequest } from './rewards.js';
 
 /** Whose streak: a user's streak of one rule. */
@@ -77,10 +78,9 @@ export async function creditDays(tx: Transaction, days: readonly StreakDay[]): P
 export async function creditedDaysAmong(tx: Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<StreakDay[]> {
   if (userDays.length === 0) return [];
   const rows = await tx<{ user_id: string; streak_key: string; day: string }[]>`
-    select s.user_id, s.streak_key, s.day from streak_days s
-    join unnest(${tx.array(userDays.map((d) => d.userId), pgArrayType.uuid)}::uuid[], ${tx.array(userDays.map((d) => d.day), pgArrayType.text)}::date[]) as t(user_id, day)
-      on s.user_id = t.user_id and s.day = t.day`;
-  return rows.map((row) => ({ userId: row.user_id, key: row.streak_key, day: row.day }));
+    select user_id, streak_key, day from streak_days
+    where user_id = any(${tx.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${tx.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])`;
+  return rows.filter(isRequestedPair(userDays)).map((row) => ({ userId: row.user_id, key: row.streak_key, day: row.day }));
 }
 
 export async function creditedDays(tx: Transaction, owner: StreakOwner): Promise<LocalDay[]> {

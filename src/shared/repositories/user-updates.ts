@@ -31,7 +31,7 @@ export async function appendUpdates(tx: Transaction, batches: readonly UpdatesOf
       select user_id, tenant_id, count(*) as n from input group by user_id, tenant_id
     ), bumped as (
       update users u set last_update_seq = u.last_update_seq + c.n from counts c
-      where u.id = c.user_id and u.tenant_id = c.tenant_id
+      where u.id = any(${tx.array([...new Set(batches.map((batch) => batch.userId))], pgArrayType.uuid)}::uuid[]) and u.id = c.user_id and u.tenant_id = c.tenant_id
       returning u.id, u.last_update_seq - c.n as base, now() as at
     ), inserted as (
       insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)

@@ -101,7 +101,7 @@ async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rule
     tx`
       update users u set last_active_at = latest.at
       from (select user_id, max(occurred_at) as at from events where id = any(${eventIds}::uuid[]) group by user_id) latest
-      where u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour')`,
+      where u.id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour')`,
   ]);
   const zones = new Map(users.map((user) => [user.id, user]));
   const events = new Map(fresh.map((row) => [row.id, row]));

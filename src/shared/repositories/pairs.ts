@@ -1,0 +1,15 @@
+/*
+ * Reading rows for a list of (user, day) pairs. A join on `unnest(users, days)` looks natural, but
+ * postgres.js prepares its statements, and Postgres's generic plan for such a join (it cannot see
+ * the arrays) is a hash join over a sequential scan of the whole table, a cost that grows with
+ * the table. Plain `= any(array)` conditions on the indexed columns keep an index scan in every
+ * plan; they ask for every user × every day, so the exact pairs are picked out here.
+ */
+
+export const distinct = <T>(values: readonly T[]): T[] => [...new Set(values)];
+
+/** A row filter keeping the rows of the requested (user, day) pairs. */
+export function isRequestedPair(pairs: readonly { userId: string; day: string }[]): (row: { user_id: string; day: string }) => boolean {
+  const wanted = new Set(pairs.map((pair) => `${pair.userId}/${pair.day}`));
+  return (row) => wanted.has(`${row.user_id}/${row.day}`);
+}
