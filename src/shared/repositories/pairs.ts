@@ -9,8 +9,11 @@
 
 export const distinct = <T>(values: readonly T[]): T[] => [...new Set(values)];
 
+/** A map key of several parts (ids, rule keys and days hold no control characters). */
+export const keyOf = (...parts: string[]): string => parts.join('\u001f');
+
 /** A row filter keeping the rows of the requested (user, day) pairs. */
 export function isRequestedPair(pairs: readonly { userId: string; day: string }[]): (row: { user_id: string; day: string }) => boolean {
-  const wanted = new Set(pairs.map((pair) => `${pair.userId}/${pair.day}`));
-  return (row) => wanted.has(`${row.user_id}/${row.day}`);
+  const wanted = new Set(pairs.map((pair) => keyOf(pair.userId, pair.day)));
+  return (row) => wanted.has(keyOf(row.user_id, row.day));
 }

@@ -9,7 +9,8 @@ import { appendUpdates } from '../../shared/repositories/user-updates.js';
 import type { UserUpdate } from '../../shared/socket/user-updates.js';
 import { applyEvent, type AppliedEvent } from './apply-event.js';
 import { loadBooks, writeBooks, type BatchBooks } from './books/batch-books.js';
-import { keyOf, type BatchScope } from './books/scope.js';
+import { keyOf } from '../../shared/repositories/pairs.js';
+import type { BatchScope } from './books/scope.js';
 import type { EngineEvent, LeaderboardScore } from './context.js';
 
 export type EngagementJob = JobPayload<'engagement.event'>;
@@ -61,17 +62,15 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
     const applied = await applyInMemory(books, pending, now);
     const grants = applied.flatMap((result) => result.grants);
     const [granted] = await Promise.all([grantRewards(tx, grants), writeBooks(books)]);
-    let grantIndex = 0;
+    // Each event's grants answered in place (null: granted before), after its other updates.
+    let grantStart = 0;
     const stored = await appendUpdates(
       tx,
       pending.map(({ event }, i) => {
         const result = applied[i] as AppliedEvent;
-        const updates = [...result.updates];
-        for (const _ of result.grants) {
-          const payload = granted[grantIndex++];
-          if (payload) updates.push({ event: 'reward:granted', payload });
-        }
-        return { tenantId: event.tenantId, userId: event.userId, updates };
+        const answered = granted.slice(grantStart, (grantStart += result.grants.length));
+        const rewards = answered.flatMap((payload) => (payload ? [{ event: 'reward:granted' as const, payload }] : []));
+        return { tenantId: event.tenantId, userId: event.userId, updates: [...result.updates, ...rewards] };
       }),
     );
     pending.forEach(({ index }, i) => {

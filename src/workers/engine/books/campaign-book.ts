@@ -1,6 +1,7 @@
 import type { Transaction } from '../../../shared/db/client.js';
 import { campaignsRunningBetween, saveStandings, standingsBetween, type CampaignStanding, type ScoredCampaign } from '../../../shared/repositories/campaign-progress.js';
-import { keyOf, type BatchScope } from './scope.js';
+import { keyOf } from '../../../shared/repositories/pairs.js';
+import type { BatchScope } from './scope.js';
 
 /** The campaigns running during the batch and its users' standings: read once, scored in memory, written once. */
 export class CampaignBook {

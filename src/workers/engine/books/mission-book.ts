@@ -2,7 +2,8 @@ import type { EngineRules } from '../../../shared/api/rules.js';
 import type { Transaction } from '../../../shared/db/client.js';
 import type { LocalDay } from '../../../shared/engine/calendar.js';
 import { insertMissions, missionRowsOfDays, plannedMissions, saveMissionProgress, type MissionDay, type MissionRow, type NewMission } from '../../../shared/repositories/missions.js';
-import { anyTenantHas, keyOf, type BatchScope } from './scope.js';
+import { keyOf } from '../../../shared/repositories/pairs.js';
+import { anyTenantHas, type BatchScope } from './scope.js';
 
 /** The missions of the batch's users' days: read once, assigned and advanced in memory, written once. */
 export class MissionBook {

@@ -2,7 +2,8 @@ import type { Transaction } from '../../../shared/db/client.js';
 import type { LocalDay } from '../../../shared/engine/calendar.js';
 import { isDailyAggregation } from '../../../shared/engine/records.js';
 import { readBests, readRecordDays, saveBests, saveRecordDays, type PersonalBest, type RecordDay } from '../../../shared/repositories/records.js';
-import { anyTenantHas, keyOf, type BatchScope } from './scope.js';
+import { keyOf } from '../../../shared/repositories/pairs.js';
+import { anyTenantHas, type BatchScope } from './scope.js';
 
 /** The batch's personal records and daily aggregates: read once, updated in memory, written once. */
 export class RecordBook {

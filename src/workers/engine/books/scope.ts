@@ -13,7 +13,4 @@ export interface BatchScope {
   rules: ReadonlyMap<string, EngineRules>;
 }
 
-/** A map key of several parts (ids, rule keys and days hold no control characters). */
-export const keyOf = (...parts: string[]): string => parts.join('\u001f');
-
 export const anyTenantHas = (scope: BatchScope, present: (rules: EngineRules) => boolean): boolean => [...scope.rules.values()].some(present);

@@ -12,7 +12,8 @@ import {
   type StreakOwner,
   type StreakToSave,
 } from '../../../shared/repositories/streaks.js';
-import { anyTenantHas, keyOf, type BatchScope } from './scope.js';
+import { keyOf } from '../../../shared/repositories/pairs.js';
+import { anyTenantHas, type BatchScope } from './scope.js';
 
 /**
  * The batch's streaks: read once, changed in memory event by event, written once. Whether a day
