@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { eq } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -37,7 +38,8 @@ export async function ensureDemoTenant(db: Database, config: Config, baseUrl: st
     const created = await createTenant(db, { name: DEMO_TENANT_NAME, actor: 'system', fixedApiKey: config.PULSE_DEMO_API_KEY });
     credentials = { tenantId: created.tenantId, apiKey: created.apiKey, baseUrl };
   }
-  await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  // Rewritten on every start: atomically, so a script (or a test) reading it meanwhile never sees it half written.
+  await writeFileAtomic(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   logger.info('demo tenant ready', { ...credentials, credentialsFile: file });
   return credentials;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { Config } from '../config.js';
 
 /**
@@ -13,7 +14,8 @@ async function persistedSecret(dataDir: string, name: string): Promise<string> {
   if (existing.length >= 32) return existing;
   const secret = randomBytes(48).toString('base64url');
   await mkdir(dataDir, { recursive: true });
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  // Atomically: a process starting beside this one reads the whole secret or none.
+  await writeFileAtomic(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }
 
