@@ -49,4 +49,30 @@ describe('migrations', () => {
     await migrateAll(2);
     expect(await migrationState(database.url)).toEqual(first);
   });
+
+  it("remove a tenant's users and everything they own with the tenant, through the users' keys", async () => {
+    const database = await createEmptyDatabase();
+    databases.push(database);
+    await runMigrations(database.url, silentLogger());
+    const sql = postgres(database.url, { max: 1, onnotice: () => undefined });
+    try {
+      const [tenant] = await sql<{ id: string }[]>`insert into tenants (name) values ('gone') returning id`;
+      const [user] = await sql<{ id: string }[]>`insert into users (tenant_id, external_id) values (${tenant?.id as string}, 'u1') returning id`;
+      const owner = { tenant: tenant?.id as string, user: user?.id as string };
+      await sql`insert into events (id, tenant_id, user_id, type, occurred_at) values (gen_random_uuid(), ${owner.tenant}, ${owner.user}, 'x', now())`;
+      await sql`insert into streaks (user_id, streak_key, tenant_id, current, longest, freezes, last_day, run_start, last_event_at, anchor_day, anchor_start)
+                values (${owner.user}, 'daily', ${owner.tenant}, 1, 1, 0, current_date, current_date, now(), current_date, now())`;
+      await sql`delete from tenants where id = ${owner.tenant}`;
+      const tenantTables = await sql<{ table_name: string }[]>`
+        select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id' order by table_name`;
+      // user_updates is a log without keys, emptied by its retention prune instead.
+      for (const { table_name: table } of tenantTables.filter((row) => row.table_name !== 'user_updates')) {
+        const [left] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where tenant_id = ${owner.tenant}`;
+        expect(left?.n, table).toBe(0);
+      }
+      expect(tenantTables.map((row) => row.table_name)).toEqual(expect.arrayContaining(['events', 'streaks', 'users']));
+    } finally {
+      await sql.end();
+    }
+  });
 });

@@ -51,6 +51,15 @@ const userId = () =>
     .notNull()
     .references(() => users.id, { onDelete: 'cascade' });
 
+/**
+ * The tenant of a row that also names its user: the user's foreign key already removes the row
+ * with its tenant. No foreign key of its own, because checking one takes a share lock on the
+ * tenant's single row for every insert, and concurrent inserts of one tenant then pile up
+ * multixacts on that row (in the engine benchmark, the statements that insert events, markers and
+ * updates spent a third less time without these checks).
+ */
+const userTenantId = () => uuid('tenant_id').notNull();
+
 /** API keys authenticate a tenant's backend. Only a SHA-256 of the secret is stored: keys are 256-bit random, so a slow hash adds nothing. */
 export const apiKeys = pgTable(
   'api_keys',
@@ -71,7 +80,7 @@ export const refreshTokens = pgTable(
   {
     id: uuid('id').primaryKey(),
     familyId: uuid('family_id').notNull(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     userId: userId(),
     secretHash: text('secret_hash').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -90,7 +99,7 @@ export const events = pgTable(
   'events',
   {
     id: uuid('id').primaryKey(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     userId: userId(),
     type: text('type').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
@@ -131,13 +140,18 @@ export const auditLog = pgTable(
   (table) => [index('audit_log_tenant_created_idx').on(table.tenantId, table.createdAt)],
 );
 
-/** Every change pushed to a user, in `seq` order: the durable truth behind live delivery and `sync`. */
+/**
+ * Every change pushed to a user, in `seq` order: the durable truth behind live delivery and `sync`.
+ * A log kept for USER_UPDATES_RETENTION_DAYS, and written only by the statement that bumps the
+ * user's seq under its row lock, so it holds no foreign keys: checking one cost ~30 µs per row,
+ * a third of that statement, and a deleted user's updates go with the retention prune.
+ */
 export const userUpdates = pgTable(
   'user_updates',
   {
-    userId: userId(),
+    userId: uuid('user_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     type: text('type').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
@@ -145,11 +159,13 @@ export const userUpdates = pgTable(
   (table) => [primaryKey({ columns: [table.userId, table.seq] }), index('user_updates_created_at_idx').on(table.createdAt)],
 );
 
-/** Events whose effects were applied: a redelivered job finds its marker and does nothing. */
+/**
+ * Events whose effects were applied: a redelivered job finds its marker and does nothing. The
+ * marker is inserted from the event row it names, so it needs no foreign key, whose check would
+ * lock (and so rewrite) that event row once more.
+ */
 export const processedEvents = pgTable('processed_events', {
-  eventId: uuid('event_id')
-    .primaryKey()
-    .references(() => events.id, { onDelete: 'cascade' }),
+  eventId: uuid('event_id').primaryKey(),
   processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -171,7 +187,7 @@ export const streaks = pgTable(
   {
     userId: userId(),
     streakKey: text('streak_key').notNull(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     current: integer('current').notNull(),
     longest: integer('longest').notNull(),
     freezes: integer('freezes').notNull(),
@@ -201,7 +217,7 @@ export const personalRecords = pgTable(
   {
     userId: userId(),
     metricKey: text('metric_key').notNull(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     best: doublePrecision('best').notNull(),
     day: localDate('day').notNull(),
     eventId: uuid('event_id').notNull(),
@@ -227,7 +243,7 @@ export const userMissions = pgTable(
   'user_missions',
   {
     id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     userId: userId(),
     day: localDate('day').notNull(),
     slot: integer('slot').notNull(),
@@ -251,7 +267,7 @@ export const rewards = pgTable(
   'rewards',
   {
     id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     userId: userId(),
     source: text('source').notNull(),
     sourceKey: text('source_key').notNull(),
@@ -272,7 +288,7 @@ export const boxes = pgTable(
   'boxes',
   {
     id: uuid('id').primaryKey(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     userId: userId(),
     tableKey: text('table_key').notNull(),
     grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
@@ -312,7 +328,7 @@ export const campaignProgress = pgTable(
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
     userId: userId(),
-    tenantId: tenantId(),
+    tenantId: userTenantId(),
     points: integer('points').notNull().default(0),
     tier: integer('tier').notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
