@@ -91,16 +91,17 @@ async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rule
     tx<UserRow[]>`
       select id, timezone, previous_timezone, timezone_changed_at from users
       where id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) order by id for no key update`,
-    // The marker and the event in one statement: nothing comes back for an event processed already.
-    tx<EventRow[]>`
-      with fresh as (insert into processed_events (event_id) select id from events where id = any(${eventIds}::uuid[]) on conflict do nothing returning event_id)
-      select e.id, e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id`,
-    // Activity is kept to the hour (the mission sweep looks back days): most events then leave the row
+    // The markers, the events and the users' activity in one statement: nothing comes back for an event processed
+    // already. Activity is kept to the hour (the mission sweep looks back days): most events then leave the row
     // alone, and the indexed column does not turn every batch's write of the row into a non-HOT update.
-    tx`
-      update users u set last_active_at = latest.at
-      from (select user_id, max(occurred_at) as at from events where id = any(${eventIds}::uuid[]) group by user_id) latest
-      where u.id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour')`,
+    tx<EventRow[]>`
+      with fresh as (insert into processed_events (event_id) select id from events where id = any(${eventIds}::uuid[]) on conflict do nothing returning event_id),
+      applied as (select e.id, e.user_id, e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id),
+      active as (
+        update users u set last_active_at = latest.at
+        from (select user_id, max(occurred_at) as at from applied group by user_id) latest
+        where u.id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour'))
+      select id, type, value, occurred_at from applied`,
   ]);
   const zones = new Map(users.map((user) => [user.id, user]));
   const events = new Map(fresh.map((row) => [row.id, row]));
