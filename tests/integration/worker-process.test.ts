@@ -7,7 +7,7 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobQueues } from '../../src/shared/queues/producer.js';
+import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';
 
@@ -58,7 +58,7 @@ describe('worker process', () => {
       BACKUP_DIR: await mkdtemp(path.join(os.tmpdir(), 'pulse-backups-')),
     });
     redis = new Redis(env.REDIS_URL as string, { maxRetriesPerRequest: null });
-    queues = new JobQueues(redis, `${env.REDIS_PREFIX}:bull`);
+    queues = new JobQueues(redis, bullPrefix(env.REDIS_PREFIX as string));
     worker = PulseProcess.start('worker', env);
     await worker.waitForLog((line) => line.message === 'workers started');
   });

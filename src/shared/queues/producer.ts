@@ -4,6 +4,9 @@ import { jobDefinitions, queueNames, type JobName, type JobPayload, type QueueNa
 
 const DAY_SECONDS = 24 * 60 * 60;
 
+/** Where BullMQ keeps every queue of a deployment: under the deployment's REDIS_PREFIX. */
+export const bullPrefix = (redisPrefix: string) => `${redisPrefix}:bull`;
+
 /** Completed jobs are trimmed so Redis stays bounded; failed ones are kept for a month to be inspected and retried. */
 export const defaultJobOptions: JobsOptions = {
   attempts: 3,

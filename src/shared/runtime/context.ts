@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { connectDatabase, type DatabaseHandle } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import { JobQueues } from '../queues/producer.js';
+import { bullPrefix, JobQueues } from '../queues/producer.js';
 import { createRedis } from '../redis.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -31,7 +31,7 @@ export function createAppContext(options: {
   lifecycle.defer('postgres pool', () => database.close());
   const redis = createRedis(redisUrl, 'command', logger, `${role}:command`);
   lifecycle.defer('redis', async () => void (await redis.quit()));
-  const queues = new JobQueues(redis, `${config.REDIS_PREFIX}:bull`);
+  const queues = new JobQueues(redis, bullPrefix(config.REDIS_PREFIX));
   lifecycle.defer('queues', () => queues.close());
   return { config, logger, lifecycle, databaseUrl, redisUrl, database, redis, queues };
 }
