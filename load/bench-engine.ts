@@ -7,6 +7,7 @@ import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js'
 import { repoRoot, sleep } from './lib/child-process.js';
 import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
 import { formatEngineReport, judgeEngine } from './lib/engine-report.js';
+import { runDrain, type DrainFigures } from './lib/engine-drain.js';
 import { runPhase, SUSTAINABLE_P99_MS, type PhaseFigures, type PhasePlan } from './lib/engine-phase.js';
 import { ClientFleet } from './lib/fanout-clients.js';
 import { mintTokens } from './lib/fanout-targets.js';
@@ -20,8 +21,9 @@ import { formatNumber } from './lib/table.js';
  * `activity:recorded` on the user's socket, through the whole pipeline: ingest, outbox relay,
  * BullMQ, the engine's transaction (streaks, records, missions, campaigns, rewards), the
  * realtime queue and the Socket.IO adapter. A ramp then raises the rate until the pipeline no
- * longer keeps up. The baseline, in the same run on the same Redis: plain BullMQ consuming a
- * trivial job with the engine worker's concurrency.
+ * longer keeps up. Last, the drain: events queued while the engagement queue is paused, then
+ * applied and pushed as fast as the pipeline consumes them. The baseline, in the same run on the
+ * same Redis: plain BullMQ consuming a trivial job with the engine worker's concurrency.
  */
 
 const usage = `Usage: npm run bench:engine -- [options]
@@ -33,6 +35,8 @@ const usage = `Usage: npm run bench:engine -- [options]
   --ramp-factor <x>    each ramp step's rate over the previous one (default 1.25)
   --max-rate <n>       the ramp stops here (default 20000)
   --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
+  --drain-events <n>   events queued in the paused engagement queue, then consumed (default 10000;
+                       0 skips the drain)
   --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
                        missions: what the pipeline costs without the engine's effects)
   --cpu-prof           profile the hub and the worker; print where their CPU goes in the measured phase
@@ -47,6 +51,7 @@ interface Settings {
   rampFactor: number;
   maxRate: number;
   baselineJobs: number;
+  drainEvents: number;
   rules: 'default' | 'activity-only';
   cpuProfile: boolean;
   out: string;
@@ -62,6 +67,7 @@ function parseSettings(): Settings {
       'ramp-factor': { type: 'string' },
       'max-rate': { type: 'string' },
       'baseline-jobs': { type: 'string' },
+      'drain-events': { type: 'string' },
       rules: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
@@ -83,6 +89,7 @@ function parseSettings(): Settings {
     rampFactor: number('ramp-factor', flags['ramp-factor'], 1.25, 1.05, 4, false),
     maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
     baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
+    drainEvents: number('drain-events', flags['drain-events'], 10_000, 0, 200_000),
     rules: rulesFlag(flags.rules),
     cpuProfile: flags['cpu-prof'] ?? false,
     out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', flags['cpu-prof'] ? 'engine-cpu-prof.json' : 'engine.json')),
@@ -147,6 +154,7 @@ function processGroups(hub: HubProcess, fleet: ClientFleet, servers: { postgres?
 
 interface Measured {
   baseline: ConsumeFigures;
+  drain: { figures: DrainFigures; cpu: CpuUsage } | null;
   /** The measured phase on the profiles' clock. */
   window: ProfileWindow;
   phases: PhaseFigures[];
@@ -209,12 +217,32 @@ async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal)
       await settle(step, index);
       if (step.sustainable !== upward) break;
     }
+    const drain = settings.drainEvents > 0 ? await runDrainPhase(settings, hub, fleet, phases.length, signal) : null;
     const { health } = await fleet.report('measured');
-    return { baseline, window, phases, cpu, health, connected: connect.ready, hubProblems: hub.problems.length };
+    return { baseline, drain, window, phases, cpu, health, connected: connect.ready, hubProblems: hub.problems.length };
   } finally {
     await fleet.close();
     forget();
   }
+}
+
+/** Queues `--drain-events` in the paused engagement queue at the measured rate, then times their consumption. */
+async function runDrainPhase(settings: Settings, hub: HubProcess, fleet: ClientFleet, index: number, signal: AbortSignal): Promise<Measured['drain']> {
+  progress(`drain: queueing ${formatNumber(settings.drainEvents)} events in the paused engagement queue at ${formatNumber(settings.rate)} events/s`);
+  let stopCpu: (() => Promise<CpuUsage>) | undefined;
+  const figures = await runDrain(
+    { index, events: settings.drainEvents, rate: settings.rate, timeoutMs: SETTLE_MS },
+    { url: hub.url, apiKey: hub.apiKey, users: settings.users, redisUrl: hub.redisUrl, redisPrefix: hub.redisPrefix },
+    fleet,
+    signal,
+    async () => {
+      progress('drain: resuming the queue');
+      stopCpu = await measureCpu(processGroups(hub, fleet, await hub.localServerPids()));
+    },
+  );
+  const cpu = await (stopCpu as () => Promise<CpuUsage>)();
+  progress(`drain: ${formatNumber(figures.pushed)} of ${formatNumber(figures.events)} applied and pushed at ${formatNumber(figures.perSecond, 0)} events/s`);
+  return { figures, cpu };
 }
 
 const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
@@ -267,14 +295,16 @@ async function main(): Promise<number> {
   }
 
   const profiles = settings.cpuProfile ? await readProfiles(hub, measured.window) : {};
-  const verdicts = judgeEngine(settings.rate, measured.phases, measured.baseline);
-  console.log(`\n${formatEngineReport(measured.phases, measured.baseline, verdicts)}`);
+  const drain = measured.drain?.figures ?? null;
+  const verdicts = judgeEngine(settings.rate, measured.phases, measured.baseline, drain);
+  console.log(`\n${formatEngineReport(measured.phases, measured.baseline, drain, verdicts)}`);
   console.log(
     `\nClients: ${measured.connected} connected; ${formatNumber(measured.health.userUpdates)} user updates received, ${measured.health.outOfOrder} out of seq order, ` +
       `${measured.health.closedUnexpectedly} sockets closed by the server, ${measured.health.sessionExpired} sessions expired.`,
   );
   if (measured.hubProblems > 0) console.log(`The hub logged ${measured.hubProblems} warnings/errors.`);
   console.log(`\n${formatCpuUsage('CPU during the measured phase', measured.cpu)}`);
+  if (measured.drain) console.log(`\n${formatCpuUsage('CPU during the drain', measured.drain.cpu)}`);
   for (const [name, profile] of Object.entries(profiles)) console.log(`\n${formatProfileSummary(profile, { root: repoRoot, process: name, topFunctions: 25 })}`);
 
   const shown = await writeResults(settings.out, {
@@ -285,6 +315,7 @@ async function main(): Promise<number> {
     settings: { ...settings, out: undefined, ramp, hub: { mode: 'zero-config', roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
     baseline: measured.baseline,
     phases: measured.phases,
+    drain: measured.drain,
     verdicts,
     clients: { connected: measured.connected, ...measured.health },
     cpu: measured.cpu,
