@@ -156,7 +156,12 @@ export const userUpdates = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
   },
-  (table) => [primaryKey({ columns: [table.userId, table.seq] }), index('user_updates_created_at_idx').on(table.createdAt)],
+  (table) => [
+    primaryKey({ columns: [table.userId, table.seq] }),
+    // Only the retention prune reads by age, and rows arrive in time order: a BRIN index serves it
+    // at a fraction of a btree's size, and most inserts leave it untouched (a btree took an entry per row).
+    index('user_updates_created_at_brin').using('brin', table.createdAt),
+  ],
 );
 
 /**
