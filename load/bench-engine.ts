@@ -40,6 +40,10 @@ const usage = `Usage: npm run bench:engine -- [options]
   --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
                        missions: what the pipeline costs without the engine's effects)
   --cpu-prof           profile the hub and the worker; print where their CPU goes in the measured phase
+  --database-url <url> run against this Postgres instead of a local zero-config one (for example one
+                       started with pg_stat_statements, to see where Postgres time goes); its CPU is
+                       then not broken out
+  --redis-url <url>    the same for Redis (the run uses a key prefix of its own)
   --out <file>         results JSON (default load/results/engine.json, engine-cpu-prof.json with --cpu-prof)
   -h, --help`;
 
@@ -54,6 +58,8 @@ interface Settings {
   drainEvents: number;
   rules: 'default' | 'activity-only';
   cpuProfile: boolean;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
   out: string;
 }
 
@@ -70,6 +76,8 @@ function parseSettings(): Settings {
       'drain-events': { type: 'string' },
       rules: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
       out: { type: 'string' },
     },
     usage,
@@ -92,6 +100,8 @@ function parseSettings(): Settings {
     drainEvents: number('drain-events', flags['drain-events'], 10_000, 0, 200_000),
     rules: rulesFlag(flags.rules),
     cpuProfile: flags['cpu-prof'] ?? false,
+    databaseUrl: flags['database-url'],
+    redisUrl: flags['redis-url'],
     out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', flags['cpu-prof'] ? 'engine-cpu-prof.json' : 'engine.json')),
   };
 }
@@ -245,6 +255,12 @@ async function runDrainPhase(settings: Settings, hub: HubProcess, fleet: ClientF
   return { figures, cpu };
 }
 
+function serversOf(settings: Settings): string {
+  const where = (name: string, url: string | undefined) => (url ? `${name} at ${new URL(url).host}` : `local ${name}`);
+  const mode = settings.databaseUrl || settings.redisUrl ? 'Hub' : 'Zero-config hub';
+  return `${mode} (role hub) + one worker process, ${where('Postgres', settings.databaseUrl)} and ${where('Redis', settings.redisUrl)}`;
+}
+
 const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
 
 /** The hub's and the worker's profiles over the measured phase, once they have exited and written them. */
@@ -273,16 +289,16 @@ async function main(): Promise<number> {
       `then ${steps > 0 ? `${settings.rampSeconds} s steps ×${settings.rampFactor} up while sustainable, or ÷${settings.rampFactor} down until sustainable` : 'no ramp'}; budget ${budgetSeconds} s`,
   );
   console.log(
-    `Zero-config hub (role hub) + one worker process, local Postgres and Redis, ${settings.rules === 'default' ? 'default engine rules (the demo tenant as created)' : 'activity-only rules (no streaks, records or missions)'}. Raised for this run: ` +
+    `${serversOf(settings)}, ${settings.rules === 'default' ? 'default engine rules (the demo tenant as created)' : 'activity-only rules (no streaks, records or missions)'}. Raised for this run: ` +
       `RATE_LIMIT_TENANT_PER_SECOND=${formatNumber(raised.RATE_LIMIT_TENANT_PER_SECOND)} (default ${formatNumber(defaults.RATE_LIMIT_TENANT_PER_SECOND)}), ` +
       `ACCESS_TOKEN_TTL_SECONDS=${raised.ACCESS_TOKEN_TTL_SECONDS}. Sustainable: the sender kept ≥ 95 % of its schedule, every post got 202, every push arrived and p99 ≤ ${formatNumber(SUSTAINABLE_P99_MS)} ms.`,
   );
 
-  progress('starting a zero-config hub and a worker process (local Postgres and Redis)');
+  progress(`starting: ${serversOf(settings)}`);
   const hubEnv = Object.fromEntries(Object.entries(raised).map(([name, value]) => [name, String(value)]));
   if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
   const nodeArgs = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const hub = await startHub({ role: 'hub', separateWorker: true, env: hubEnv, nodeArgs, signal: guard.signal });
+  const hub = await startHub({ role: 'hub', separateWorker: true, env: hubEnv, nodeArgs, databaseUrl: settings.databaseUrl, redisUrl: settings.redisUrl, signal: guard.signal });
   const forget = guard.lastResort(() => signalProcess(hub.pid, 'SIGTERM'));
   let measured: Measured;
   try {
@@ -312,7 +328,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     node: process.version,
     os: machine(),
-    settings: { ...settings, out: undefined, ramp, hub: { mode: 'zero-config', roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
+    settings: { ...settings, out: undefined, ramp, hub: { mode: settings.databaseUrl || settings.redisUrl ? 'urls' : 'zero-config', roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
     baseline: measured.baseline,
     phases: measured.phases,
     drain: measured.drain,
