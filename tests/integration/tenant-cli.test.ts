@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../src/shared/auth/credentials.js';
 import { connectDatabase } from '../../src/shared/db/client.js';
 import { ApiKeyVerifier, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
 import { PulseProcess } from '../support/pulse-process.js';
@@ -43,7 +44,10 @@ describe('npm run tenant:create', () => {
       { action: 'tenant.created', actor: 'cli' },
       { action: 'api_key.created', actor: 'cli' },
     ]);
-    expect(stored[0]?.secret_hash).not.toContain(created.apiKey.split('_')[2]);
+    // The secret is base64url, which may itself contain "_": it is everything after the id.
+    const secret = created.apiKey.split('_').slice(2).join('_');
+    expect(stored[0]?.secret_hash).toBe(hashSecret(secret));
+    expect(stored[0]?.secret_hash).not.toContain(secret);
   });
 
   it('prints a readable summary without --json', async () => {
