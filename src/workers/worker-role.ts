@@ -18,6 +18,13 @@ const CLOSE_RESERVE_MS = 2_000;
 export async function startWorkerRole(context: AppContext): Promise<WorkerPool> {
   const { config, logger, lifecycle } = context;
   const rules = new RulesCache(context.database.sql);
+  const engagement = createEngagementHandler({
+    sql: context.database.sql,
+    queues: context.queues,
+    rules,
+    leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
+    logger,
+  });
   const registry = buildHandlerRegistry([
     createBackupHandler({
       databaseUrl: context.databaseUrl,
@@ -25,17 +32,13 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
       retain: config.BACKUP_RETAIN,
       pgDumpBin: config.PG_DUMP_BIN,
     }),
-    createEngagementHandler({
-      sql: context.database.sql,
-      queues: context.queues,
-      rules,
-      leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
-      logger,
-    }),
+    engagement,
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
     createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
   ], consumedJobNames());
+  // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
+  lifecycle.defer('engine hand-offs', () => engagement.settled());
   const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
   await applySchedules(context.queues, config);

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserState } from '../../src/shared/api/state.js';
 import { engineRulesSchema } from '../../src/shared/api/rules.js';
 import { localDay, nextLocalDay } from '../../src/shared/engine/calendar.js';
+import { jobDefinitions } from '../../src/shared/queues/contracts.js';
+import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
 import { RulesCache } from '../../src/shared/repositories/engine-rules.js';
 import { Leaderboards } from '../../src/shared/repositories/leaderboards.js';
 import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
@@ -191,6 +193,33 @@ describe('engagement engine', () => {
     expect(marked).toHaveLength(7);
     // Handed over again, the applied ones change nothing.
     expect(await Promise.all(jobs.slice(0, 7).map((job) => handler.handle(job, context)))).toEqual(Array(7).fill({ updates: 0 }));
+  });
+
+  it("hands a committed batch's updates to the hubs as one realtime job", async () => {
+    // Queues of their own, which no hub consumes, so the hand-off stays visible.
+    const queues = new JobQueues(hub.context.redis, bullPrefix(`${hub.config.REDIS_PREFIX}-handoff-${Date.now()}`));
+    const handler = createEngagementHandler({
+      sql: hub.context.database.sql,
+      queues,
+      rules: new RulesCache(hub.context.database.sql),
+      leaderboards: new Leaderboards(hub.context.redis, hub.config.REDIS_PREFIX),
+      logger: silentLogger(),
+    });
+    const userId = (await mintTokens(hub.url, tenant.apiKey, { userId: 'jan', timezone: ZONE })).user.id;
+    const [row] = await sql<{ id: string }[]>`
+      insert into events (id, tenant_id, user_id, type, occurred_at) values (gen_random_uuid(), ${tenant.tenantId}, ${userId}, 'lesson.done', now()) returning id`;
+    const outcome = (await handler.handle({ eventId: row?.id as string, tenantId: tenant.tenantId, userId }, { logger: silentLogger(), jobId: 'test', attempt: 1 })) as { updates: number };
+    await handler.settled();
+    const realtime = queues.get(jobDefinitions['realtime.deliver'].queue);
+    try {
+      const [delivery] = await realtime.getJobs(['waiting']);
+      const { deliveries } = jobDefinitions['realtime.deliver'].payload.parse(delivery?.data);
+      expect(deliveries.map((entry) => [entry.userId, entry.updates.length])).toEqual([[userId, outcome.updates]]);
+      expect(outcome.updates).toBeGreaterThan(0);
+    } finally {
+      await realtime.obliterate({ force: true });
+      await queues.close();
+    }
   });
 
   it("applies a batch's events of one user in occurredAt order and refolds the streak for a late day", async () => {
