@@ -328,7 +328,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     node: process.version,
     os: machine(),
-    settings: { ...settings, out: undefined, ramp, hub: { mode: settings.databaseUrl || settings.redisUrl ? 'urls' : 'zero-config', roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
+    settings: { ...settings, out: undefined, ramp, hub: { mode: hub.mode, roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
     baseline: measured.baseline,
     phases: measured.phases,
     drain: measured.drain,

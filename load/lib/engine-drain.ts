@@ -4,8 +4,7 @@ import { jobDefinitions } from '../../src/shared/queues/contracts.js';
 import { bullPrefix } from '../../src/shared/queues/producer.js';
 import { sleep } from './child-process.js';
 import type { ClientFleet } from './fanout-clients.js';
-import { benchEventType } from './fanout-protocol.js';
-import { sendAtRate } from './paced-sender.js';
+import { collectReceipts, postBenchEvents, type BenchTarget } from './engine-phase.js';
 
 /**
  * The pipeline measured the way the raw BullMQ baseline is: as a consumer of a queue filled
@@ -42,7 +41,7 @@ const QUEUE_FILL_TIMEOUT_MS = 120_000;
 
 export async function runDrain(
   plan: DrainPlan,
-  target: { url: string; apiKey: string; users: number; redisUrl: string; redisPrefix: string },
+  target: BenchTarget & { redisUrl: string; redisPrefix: string },
   fleet: ClientFleet,
   signal: AbortSignal,
   /** Called once the queue is full, just before it is resumed (to start measuring). */
@@ -52,23 +51,12 @@ export async function runDrain(
   const queue = new Queue(engagementQueue, { connection, prefix: bullPrefix(target.redisPrefix) });
   try {
     await queue.pause();
-    const type = benchEventType(plan.index);
-    const sent = await sendAtRate({
-      url: new URL('/api/v1/events', target.url),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${target.apiKey}` },
-      rate: plan.rate,
-      seconds: plan.events / plan.rate,
-      body: (index) => JSON.stringify({ type, userId: `bench-${index % target.users}`, occurredAt: new Date().toISOString() }),
-      signal,
-    });
+    const sent = await postBenchEvents(target, plan.index, plan.rate, plan.events / plan.rate, signal);
     const queued = await waitForQueued(queue, sent.accepted, signal);
     await beforeResume();
     const resumedAt = Date.now();
     await queue.resume();
-    const drained = await fleet.waitForReceipts([plan.index], sent.accepted, plan.timeoutMs, signal);
-    // Receipts reach the parent every 50 ms: let the last batch in before the report.
-    await sleep(100, signal);
-    const report = await fleet.report(`p${plan.index}`);
+    const { drained, report } = await collectReceipts(fleet, plan.index, sent.accepted, plan.timeoutMs, signal);
     const elapsedMs = drained ? Math.max(report.lastAt - resumedAt, 1) : null;
     return { events: sent.accepted, queued, elapsedMs, pushed: report.receipts, perSecond: elapsedMs === null ? 0 : (report.receipts * 1000) / elapsedMs };
   } finally {

@@ -70,29 +70,46 @@ async function sampleBacklog(url: string): Promise<Backlog | null> {
   }
 }
 
+export interface BenchTarget {
+  url: string;
+  apiKey: string;
+  users: number;
+}
+
+/** Posts `bench.p<index>` events at `rate` for `seconds`, round-robin over the users, each stamped with its post time. */
+export function postBenchEvents(target: BenchTarget, index: number, rate: number, seconds: number, signal: AbortSignal): Promise<PacedResult> {
+  const type = benchEventType(index);
+  return sendAtRate({
+    url: new URL('/api/v1/events', target.url),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.apiKey}` },
+    rate,
+    seconds,
+    body: (n) => JSON.stringify({ type, userId: `bench-${n % target.users}`, occurredAt: new Date().toISOString() }),
+    signal,
+  });
+}
+
+/** Waits for `expected` receipts of phase `index` (false: not all came in time), then reports the phase. */
+export async function collectReceipts(fleet: ClientFleet, index: number, expected: number, timeoutMs: number, signal: AbortSignal) {
+  const drained = await fleet.waitForReceipts([index], expected, timeoutMs, signal);
+  const drainedAt = Date.now();
+  // Receipts reach the parent every 50 ms: let the last batch in before the report.
+  await sleep(100, signal);
+  return { drained, drainedAt, report: await fleet.report(`p${index}`) };
+}
+
 export async function runPhase(
   plan: PhasePlan,
-  target: { url: string; apiKey: string; users: number },
+  target: BenchTarget,
   fleet: ClientFleet,
   signal: AbortSignal,
 ): Promise<PhaseFigures> {
-  const type = benchEventType(plan.index);
   const startedAt = Date.now();
-  const sent = await sendAtRate({
-    url: new URL('/api/v1/events', target.url),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.apiKey}` },
-    rate: plan.rate,
-    seconds: plan.seconds,
-    body: (index) => JSON.stringify({ type, userId: `bench-${index % target.users}`, occurredAt: new Date().toISOString() }),
-    signal,
-  });
+  const sent = await postBenchEvents(target, plan.index, plan.rate, plan.seconds, signal);
   const lastPostAt = Date.now();
   const backlogAtLastPost = await sampleBacklog(target.url);
-  const drained = await fleet.waitForReceipts([plan.index], sent.accepted, plan.drainMs, signal);
-  const drainedAfterMs = drained ? Date.now() - lastPostAt : null;
-  // Receipts reach the parent every 50 ms: let the last batch in before the report.
-  await sleep(100, signal);
-  const report = await fleet.report(`p${plan.index}`);
+  const { drained, drainedAt, report } = await collectReceipts(fleet, plan.index, sent.accepted, plan.drainMs, signal);
+  const drainedAfterMs = drained ? drainedAt - lastPostAt : null;
   const push = report.sendLatency.summary();
   const refusedCount = Object.values(sent.refused).reduce((sum, entry) => sum + entry.count, 0);
   return {
