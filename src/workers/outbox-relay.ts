@@ -17,6 +17,17 @@ export interface OutboxRelayOptions {
   coalesceMs?: number;
 }
 
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  tenant_id: string;
+  user_id: string;
+  type: string;
+  /** A string: drizzle, sharing this client, replaces postgres.js's date parsers. */
+  occurred_at: string;
+  value: number | null;
+}
+
 /** Notified by the outbox insert trigger (migration 0002) once per inserting statement. */
 const OUTBOX_CHANNEL = 'pulse_outbox';
 const MAX_BACKOFF_MS = 5_000;
@@ -86,15 +97,20 @@ export class OutboxRelay {
   /** Relays one batch; resolves to the number of rows moved. */
   async relayBatch(): Promise<number> {
     return this.options.sql.begin(async (tx) => {
-      const rows = await tx<{ id: string; event_id: string; tenant_id: string; user_id: string }[]>`
-        select id, event_id, tenant_id, user_id from outbox
+      const rows = await tx<OutboxRow[]>`
+        select id, event_id, tenant_id, user_id, type, occurred_at, value from outbox
         order by id limit ${this.batchSize}
         for update skip locked`;
       if (rows.length === 0) return 0;
       await this.options.queues.enqueueMany(
         'engagement.event',
         rows.map((row) => ({
-          payload: { eventId: row.event_id, tenantId: row.tenant_id, userId: row.user_id },
+          payload: {
+            eventId: row.event_id,
+            tenantId: row.tenant_id,
+            userId: row.user_id,
+            event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value },
+          },
           options: { jobId: row.event_id },
         })),
       );

@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_RULES } from '../../src/shared/api/rules.js';
 import { connectDatabase } from '../../src/shared/db/client.js';
 import { applyEvents } from '../../src/workers/engine/apply-batch.js';
 import { useTenantHub } from '../support/tenant-hub.js';
+import { storeEvent } from '../support/stored-events.js';
 import { until } from '../support/until.js';
 
 /** The tables the engine reads per batch by user (and day): each must be read through an index. */
@@ -41,14 +42,7 @@ describe('engine statements under generic plans', () => {
 
     const users = await sql<{ id: string }[]>`
       insert into users (tenant_id, external_id) select ${tenant.tenantId}, 'player-' || n from generate_series(1, 3) n returning id`;
-    const batch = async () =>
-      Promise.all(
-        users.map(async ({ id }) => {
-          const [event] = await sql<{ id: string }[]>`
-            insert into events (id, tenant_id, user_id, type, occurred_at, value) values (gen_random_uuid(), ${tenant.tenantId}, ${id}, 'lesson.done', now(), 3) returning id`;
-          return { eventId: event?.id as string, tenantId: tenant.tenantId, userId: id };
-        }),
-      );
+    const batch = async () => Promise.all(users.map(({ id }) => storeEvent(sql, { tenantId: tenant.tenantId, userId: id, value: 3 })));
 
     // The app's own client setup (string dates), on one connection planned generically from the first run.
     const database = connectDatabase(hub.config.DATABASE_URL as string, { max: 1, applicationName: 'plans-test' });

@@ -1,4 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationsFolder, runMigrations } from '../../src/shared/db/migrate.js';
@@ -73,6 +77,40 @@ describe('migrations', () => {
       expect(tenantTables.map((row) => row.table_name)).toEqual(expect.arrayContaining(['events', 'streaks', 'users']));
     } finally {
       await sql.end();
+    }
+  });
+
+  it('give outbox rows waiting at 0007 their events\' fields, and drop rows whose event is gone', async () => {
+    const database = await createEmptyDatabase();
+    databases.push(database);
+    // The migrations up to 0006, as a database that ran them before the outbox carried events.
+    const earlier = await mkdtemp(path.join(os.tmpdir(), 'pulse-migrations-'));
+    const sql = postgres(database.url, { max: 1, onnotice: () => undefined });
+    try {
+      await cp(migrationsFolder, earlier, { recursive: true });
+      const journalFile = path.join(earlier, 'meta', '_journal.json');
+      const journal = JSON.parse(await readFile(journalFile, 'utf8')) as { entries: { tag: string }[] };
+      const cut = journal.entries.findIndex((entry) => entry.tag.startsWith('0007_'));
+      expect(cut).toBeGreaterThan(0);
+      await writeFile(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, cut) }));
+      await migrate(drizzle(sql), { migrationsFolder: earlier });
+
+      const [tenant] = await sql<{ id: string }[]>`insert into tenants (name) values ('upgrade') returning id`;
+      const [user] = await sql<{ id: string }[]>`insert into users (tenant_id, external_id) values (${tenant?.id as string}, 'u1') returning id`;
+      const owner = [tenant?.id as string, user?.id as string] as const;
+      const [event] = await sql<{ id: string }[]>`
+        insert into events (id, tenant_id, user_id, type, occurred_at, value)
+        values (gen_random_uuid(), ${owner[0]}, ${owner[1]}, 'lesson.done', '2026-11-30T10:00:00Z', 4) returning id`;
+      await sql`insert into outbox (event_id, tenant_id, user_id) values (${event?.id as string}, ${owner[0]}, ${owner[1]}), (gen_random_uuid(), ${owner[0]}, ${owner[1]})`;
+
+      await runMigrations(database.url, silentLogger());
+      // Compared in SQL: drizzle, given this client above, replaced its date parsers.
+      const waiting = await sql<{ event_id: string; type: string; at_event_time: boolean; value: number | null }[]>`
+        select event_id, type, occurred_at = '2026-11-30T10:00:00Z' as at_event_time, value from outbox`;
+      expect(waiting).toEqual([{ event_id: event?.id, type: 'lesson.done', at_event_time: true, value: 4 }]);
+    } finally {
+      await sql.end();
+      await rm(earlier, { recursive: true, force: true });
     }
   });
 });

@@ -50,15 +50,24 @@ describe('transactional outbox', () => {
   });
 
   it('relays each committed event to the engagement queue under its own id', async () => {
-    const { status, body } = await postEvents(hub.url, apiKey, {
-      events: [{ type: 'lesson.done', userId: 'u1' }, { type: 'lesson.done', userId: 'u2' }],
-    });
+    const occurredAt = new Date(Date.now() - 60_000).toISOString();
+    const posted = [
+      { type: 'lesson.done', userId: 'u1', occurredAt, value: 2.5 },
+      { type: 'quiz.passed', userId: 'u2', occurredAt },
+    ];
+    const { status, body } = await postEvents(hub.url, apiKey, { events: posted });
     expect(status).toBe(202);
     await until(outboxSize, (size) => size === 0);
-    for (const accepted of body.accepted) {
+    for (const [i, accepted] of body.accepted.entries()) {
       const job = await engagement().getJob(accepted.id);
       expect(job?.name).toBe('engagement.event');
-      expect(job?.data).toMatchObject({ eventId: accepted.id, tenantId: expect.any(String), userId: expect.any(String) });
+      // The job carries what the engine needs of the event, so the engine does not read it again.
+      expect(job?.data).toEqual({
+        eventId: accepted.id,
+        tenantId: expect.any(String),
+        userId: expect.any(String),
+        event: { type: posted[i]?.type, occurredAt, value: posted[i]?.value ?? null },
+      });
     }
   });
 

@@ -116,12 +116,18 @@ export const events = pgTable(
   ],
 );
 
-/** Transactional outbox: written with each new event, drained to the `engagement` queue by the relay. */
+/**
+ * Transactional outbox: written with each new event, drained to the `engagement` queue by the relay.
+ * It carries what the engine reads of the event, so the engine never looks the event up again.
+ */
 export const outbox = pgTable('outbox', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   eventId: uuid('event_id').notNull(),
   tenantId: uuid('tenant_id').notNull(),
   userId: uuid('user_id').notNull(),
+  type: text('type').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+  value: doublePrecision('value'),
   createdAt: createdAt(),
 });
 

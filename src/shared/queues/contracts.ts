@@ -33,10 +33,19 @@ export const jobDefinitions = {
     queue: 'engagement',
     payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), streakKey: z.string(), day: z.iso.date() }),
   },
-  /** One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice. */
+  /**
+   * One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice.
+   * `event` is what the engine needs of it (events never change once stored). Jobs relayed before the outbox
+   * carried it (migration 0007) have ids only: the handler then reads the event's row.
+   */
   'engagement.event': {
     queue: 'engagement',
-    payload: z.object({ eventId: z.uuid(), tenantId: z.uuid(), userId: z.uuid() }),
+    payload: z.object({
+      eventId: z.uuid(),
+      tenantId: z.uuid(),
+      userId: z.uuid(),
+      event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }).optional(),
+    }),
   },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
 

@@ -90,9 +90,9 @@ export class EventWriter {
               ${sql.array(rows.datas, pgArrayType.text)}, ${sql.array(rows.keys, pgArrayType.text)})
               as t(id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
             on conflict (tenant_id, idempotency_key) do nothing
-            returning id, tenant_id, user_id
+            returning id, tenant_id, user_id, type, occurred_at, value
           ), relayed as (
-            insert into outbox (event_id, tenant_id, user_id) select id, tenant_id, user_id from inserted
+            insert into outbox (event_id, tenant_id, user_id, type, occurred_at, value) select id, tenant_id, user_id, type, occurred_at, value from inserted
           )
           select id from inserted`
       ).map((row) => row.id),

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import type { EventPage } from '../api/events.js';
-import type { Database } from '../db/client.js';
+import type { Database, Sql } from '../db/client.js';
+import type { JobPayload } from '../queues/contracts.js';
 import { events, users } from '../db/schema.js';
 
 export interface EventFilter {
@@ -42,4 +43,15 @@ export async function listEvents(db: Database, filter: EventFilter): Promise<Eve
     items: page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString(), receivedAt: row.receivedAt.toISOString() })),
     next: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
   };
+}
+
+/** What the engine reads of an event: the outbox carries it in each job. */
+export type EngineEventFields = NonNullable<JobPayload<'engagement.event'>['event']>;
+
+/** The engine's fields of a stored event, for jobs relayed before the outbox carried them; undefined once the event is gone. */
+export async function engineFieldsOf(sql: Sql, eventId: string): Promise<EngineEventFields | undefined> {
+  // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
+  const [row] = await sql<{ type: string; occurred_at: string; value: number | null }[]>`
+    select type, occurred_at, value from events where id = ${eventId}`;
+  return row && { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value };
 }

@@ -14,6 +14,8 @@ import type { BatchScope } from './books/scope.js';
 import type { EngineEvent, LeaderboardScore } from './context.js';
 
 export type EngagementJob = JobPayload<'engagement.event'>;
+/** A job with its event's fields, as the outbox relay hands it over. */
+export type CarriedEngagementJob = EngagementJob & Required<Pick<EngagementJob, 'event'>>;
 
 /** What applying one job did: the user's stored updates and the work to do after commit. */
 export interface AppliedJob {
@@ -27,13 +29,6 @@ interface UserRow {
   timezone: string;
   previous_timezone: string | null;
   timezone_changed_at: string | null;
-}
-
-interface EventRow {
-  id: string;
-  type: string;
-  value: number | null;
-  occurred_at: string;
 }
 
 /** A job whose event was not applied before, ready to apply. */
@@ -51,9 +46,9 @@ interface Pending {
  * locked in id order (two batches sharing users cannot deadlock) and the events claimed; (2) the
  * state they touch is read, one statement per table; every event is then applied in memory, each
  * user's in `occurredAt` order; (3) each table is written once and the rewards granted; (4) the
- * user updates are appended. Null for an event already applied (or gone).
+ * user updates are appended. Null for an event already applied, or whose user is gone.
  */
-export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
+export async function applyEvents(sql: Sql, jobs: readonly CarriedEngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
   return sql.begin(async (tx) => {
     const pending = await claimEvents(tx, jobs, rules);
     const results: (AppliedJob | null)[] = jobs.map(() => null);
@@ -81,44 +76,55 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
   });
 }
 
-/** Round trip 1: locks the users, writes the markers, reads the events not applied yet. */
-async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
-  const userIds = [...new Set(jobs.map((job) => job.userId))].sort();
-  const eventIds = tx.array([...new Set(jobs.map((job) => job.eventId))], pgArrayType.uuid);
+/** Round trip 1: locks the users and writes the markers; answers the jobs whose events were not applied before. */
+async function claimEvents(tx: Transaction, jobs: readonly CarriedEngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
+  const userIds = tx.array([...new Set(jobs.map((job) => job.userId))].sort(), pgArrayType.uuid);
+  // A job given twice in one batch applies at its first place only.
+  const firstPlaces = new Map<string, { job: CarriedEngagementJob; index: number }>();
+  jobs.forEach((job, index) => {
+    if (!firstPlaces.has(job.eventId)) firstPlaces.set(job.eventId, { job, index });
+  });
+  const firstJobs = [...firstPlaces.values()];
   const [users, fresh] = await Promise.all([
     // NO KEY UPDATE: exclusive against the engine, repairs and box opens, but not against the key-share
     // locks ingestion takes on the user's row while it inserts the user's next events.
     tx<UserRow[]>`
       select id, timezone, previous_timezone, timezone_changed_at from users
-      where id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) order by id for no key update`,
-    // The markers, the events and the users' activity in one statement: nothing comes back for an event processed
-    // already. Activity is kept to the hour (the mission sweep looks back days): most events then leave the row
-    // alone, and the indexed column does not turn every batch's write of the row into a non-HOT update.
-    tx<EventRow[]>`
-      with fresh as (insert into processed_events (event_id) select id from events where id = any(${eventIds}::uuid[]) on conflict do nothing returning event_id),
-      applied as (select e.id, e.user_id, e.type, e.value, e.occurred_at from events e join fresh on fresh.event_id = e.id),
+      where id = any(${userIds}::uuid[]) order by id for no key update`,
+    // The markers and the users' activity in one statement: nothing comes back for an event processed already.
+    // Activity is kept to the hour (the mission sweep looks back days): most events then leave the row alone, and
+    // the indexed column does not turn every batch's write of the row into a non-HOT update.
+    tx<{ event_id: string }[]>`
+      with input as (
+        select * from unnest(
+          ${tx.array(firstJobs.map(({ job }) => job.eventId), pgArrayType.uuid)}::uuid[],
+          ${tx.array(firstJobs.map(({ job }) => job.userId), pgArrayType.uuid)}::uuid[],
+          ${tx.array(firstJobs.map(({ job }) => job.event.occurredAt), pgArrayType.text)}::timestamptz[]) as t(event_id, user_id, at)),
+      fresh as (insert into processed_events (event_id) select event_id from input on conflict do nothing returning event_id),
       active as (
         update users u set last_active_at = latest.at
-        from (select user_id, max(occurred_at) as at from applied group by user_id) latest
-        where u.id = any(${tx.array(userIds, pgArrayType.uuid)}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour'))
-      select id, type, value, occurred_at from applied`,
+        from (select i.user_id, max(i.at) as at from input i join fresh f on f.event_id = i.event_id group by i.user_id) latest
+        where u.id = any(${userIds}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour'))
+      select event_id from fresh`,
   ]);
   const zones = new Map(users.map((user) => [user.id, user]));
-  const events = new Map(fresh.map((row) => [row.id, row]));
+  const claimed = new Set(fresh.map((row) => row.event_id));
   const pending: Pending[] = [];
-  jobs.forEach((job, index) => {
-    const row = events.get(job.eventId);
-    if (!row) return;
-    // A job given twice in one batch applies at its first place only.
-    events.delete(job.eventId);
+  for (const { job, index } of firstJobs) {
     const user = zones.get(job.userId);
-    if (!user) throw new Error(`user ${job.userId} of event ${job.eventId} does not exist`);
+    // A user deleted since (events go with their user) leaves nothing to apply.
+    if (!claimed.has(job.eventId) || !user) continue;
     const tenantRules = rules.get(job.tenantId);
     if (!tenantRules) throw new Error(`no rules given for tenant ${job.tenantId}`);
-    const occurredAt = new Date(row.occurred_at);
+    const occurredAt = new Date(job.event.occurredAt);
     const zone = zoneAt({ zone: user.timezone, previousZone: user.previous_timezone, changedAt: user.timezone_changed_at ? new Date(user.timezone_changed_at) : null }, occurredAt);
-    pending.push({ index, zone, rules: tenantRules, event: { id: job.eventId, tenantId: job.tenantId, userId: job.userId, type: row.type, value: row.value, occurredAt } });
-  });
+    pending.push({
+      index,
+      zone,
+      rules: tenantRules,
+      event: { id: job.eventId, tenantId: job.tenantId, userId: job.userId, type: job.event.type, value: job.event.value, occurredAt },
+    });
+  }
   // Each user's events apply (and their updates are numbered) oldest first; ties keep arrival order.
   return pending.sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime());
 }
