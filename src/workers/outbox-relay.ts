@@ -44,6 +44,8 @@ export class OutboxRelay {
   private readonly pollIntervalMs: number;
   private readonly coalesceMs: number;
   private wakeUp: (() => void) | undefined;
+  /** Set by every notification: one that arrives while a batch is relayed must not be slept through. */
+  private notified = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -55,7 +57,10 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
-    const listener = await this.options.sql.listen(OUTBOX_CHANNEL, () => this.wakeUp?.());
+    const listener = await this.options.sql.listen(OUTBOX_CHANNEL, () => {
+      this.notified = true;
+      this.wakeUp?.();
+    });
     this.unlisten = () => listener.unlisten();
     this.loop = this.run();
   }
@@ -71,12 +76,14 @@ export class OutboxRelay {
     let failures = 0;
     while (!this.stopped) {
       try {
+        this.notified = false;
         const moved = await this.relayBatch();
         if (failures > 0) this.options.logger.info('outbox relay recovered', { failures });
         failures = 0;
         if (moved === this.batchSize) continue;
         if (moved > 0) await sleep(this.coalesceMs);
-        else await this.idle(this.pollIntervalMs);
+        // Rows committed after this batch's snapshot notified while nobody waited: relay them now.
+        else if (!this.notified) await this.idle(this.pollIntervalMs);
       } catch (error) {
         failures += 1;
         if (failures === 1) this.options.logger.warn('outbox relay cannot reach the queue; retrying', errorFields(error));
@@ -87,6 +94,8 @@ export class OutboxRelay {
 
   /** Sleeps until a notification, a stop, or the timeout, whichever comes first. */
   private async idle(ms: number): Promise<void> {
+    // A stop that came while a batch was relayed has already called (an absent) wakeUp.
+    if (this.stopped) return;
     const controller = new AbortController();
     const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
     await Promise.race([woken, sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined)]);
