@@ -1,6 +1,6 @@
 import type { Sql } from '../../shared/db/client.js';
 import { errorFields, type Logger } from '../../shared/logger.js';
-import { scheduleAtRiskChecks } from '../../shared/queues/at-risk.js';
+import { AtRiskScheduler } from '../../shared/queues/at-risk.js';
 import { deliverUpdates } from '../../shared/queues/deliveries.js';
 import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
@@ -35,6 +35,7 @@ export interface EngagementHandler extends JobHandler<'engagement.event'> {
  */
 export function createEngagementHandler(deps: EngagementDeps): EngagementHandler {
   const handOffs = new Set<Promise<void>>();
+  const atRiskScheduler = new AtRiskScheduler(deps.queues);
   const commits = new GroupCommit<CarriedEngagementJob, AppliedJob | null>({
     commit: async (jobs) => {
       const tenants = [...new Set(jobs.map((job) => job.tenantId))];
@@ -43,7 +44,7 @@ export function createEngagementHandler(deps: EngagementDeps): EngagementHandler
       // The jobs are done once committed: the hand-off is best effort (a retry would find the events applied and hand
       // off nothing), so neither the next commit nor the jobs' slots wait for it (bench:engine, one run against three:
       // 718 pushes/s at 1,000/s offered instead of 638-658, drain 1,401/s instead of 1,270-1,336). Shutdown waits for it.
-      const handedOff = handOff(deps, jobs, results)
+      const handedOff = handOff(deps, atRiskScheduler, jobs, results)
         .catch((error: unknown) => {
           deps.logger.warn('hand-off after the engine commit failed; clients catch up through sync', { events: jobs.length, ...errorFields(error) });
         })
@@ -73,7 +74,7 @@ export function createEngagementHandler(deps: EngagementDeps): EngagementHandler
  * After the commit, for the whole batch at once and side by side: live delivery, leaderboard
  * scores, at-risk checks (a few round trips, not a few per event).
  */
-async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], results: readonly (AppliedJob | null)[]): Promise<void> {
+async function handOff(deps: EngagementDeps, atRiskScheduler: AtRiskScheduler, jobs: readonly EngagementJob[], results: readonly (AppliedJob | null)[]): Promise<void> {
   const applied = jobs.flatMap((job, i) => {
     const result = results[i];
     return result ? [{ ...job, ...result }] : [];
@@ -85,8 +86,7 @@ async function handOff(deps: EngagementDeps, jobs: readonly EngagementJob[], res
       applied.map(({ tenantId, userId, updates }) => ({ tenantId, userId, updates })),
     ),
     deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard)),
-    scheduleAtRiskChecks(
-      deps.queues,
+    atRiskScheduler.schedule(
       applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
     ),
   ]);
