@@ -35,6 +35,9 @@ const usage = `Usage: npm run bench:engine -- [options]
   --ramp-factor <x>    each ramp step's rate over the previous one (default 1.25)
   --max-rate <n>       the ramp stops here (default 20000)
   --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
+  --events-per-request <n>
+                       events in each POST (default 1, as a mobile client sends them; more: one
+                       {events: [...]} request for that many users, as an app's backend batches)
   --drain-events <n>   events queued in the paused engagement queue, then consumed (default 10000;
                        0 skips the drain)
   --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
@@ -56,6 +59,7 @@ interface Settings {
   maxRate: number;
   baselineJobs: number;
   drainEvents: number;
+  eventsPerRequest: number;
   rules: 'default' | 'activity-only';
   cpuProfile: boolean;
   databaseUrl: string | undefined;
@@ -74,6 +78,7 @@ function parseSettings(): Settings {
       'max-rate': { type: 'string' },
       'baseline-jobs': { type: 'string' },
       'drain-events': { type: 'string' },
+      'events-per-request': { type: 'string' },
       rules: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'database-url': { type: 'string' },
@@ -98,6 +103,7 @@ function parseSettings(): Settings {
     maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
     baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
     drainEvents: number('drain-events', flags['drain-events'], 10_000, 0, 200_000),
+    eventsPerRequest: number('events-per-request', flags['events-per-request'], 1, 1, 500),
     rules: rulesFlag(flags.rules),
     cpuProfile: flags['cpu-prof'] ?? false,
     databaseUrl: flags['database-url'],
@@ -196,7 +202,7 @@ async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal)
       (connected, failed) => progress(`connecting: ${connected} connected, ${failed} failed`),
     );
     if (connect.ready < settings.users) throw new Error(`only ${connect.ready} of ${settings.users} clients connected: ${JSON.stringify(connect.failures)}`);
-    const target = { url: hub.url, apiKey: hub.apiKey, users: settings.users };
+    const target = { url: hub.url, apiKey: hub.apiKey, users: settings.users, eventsPerRequest: settings.eventsPerRequest };
     const run = async (plan: PhasePlan) => {
       progress(`${plan.label}: ${formatNumber(plan.rate)} events/s for ${plan.seconds} s`);
       const figures = await runPhase(plan, target, fleet, signal);
@@ -242,7 +248,7 @@ async function runDrainPhase(settings: Settings, hub: HubProcess, fleet: ClientF
   let stopCpu: (() => Promise<CpuUsage>) | undefined;
   const figures = await runDrain(
     { index, events: settings.drainEvents, rate: settings.rate, timeoutMs: SETTLE_MS },
-    { url: hub.url, apiKey: hub.apiKey, users: settings.users, redisUrl: hub.redisUrl, redisPrefix: hub.redisPrefix },
+    { url: hub.url, apiKey: hub.apiKey, users: settings.users, eventsPerRequest: settings.eventsPerRequest, redisUrl: hub.redisUrl, redisPrefix: hub.redisPrefix },
     fleet,
     signal,
     async () => {
@@ -285,7 +291,7 @@ async function main(): Promise<number> {
 
   console.log(`Pulse Hub engine benchmark — ${new Date().toISOString()}`);
   console.log(
-    `${describeMachine()}; ${formatNumber(settings.users)} users with a client each; ${formatNumber(settings.rate)} events/s for ${settings.seconds} s, ` +
+    `${describeMachine()}; ${formatNumber(settings.users)} users with a client each; ${formatNumber(settings.rate)} events/s (${settings.eventsPerRequest === 1 ? 'one per request' : `${settings.eventsPerRequest} per request`}) for ${settings.seconds} s, ` +
       `then ${steps > 0 ? `${settings.rampSeconds} s steps ×${settings.rampFactor} up while sustainable, or ÷${settings.rampFactor} down until sustainable` : 'no ramp'}; budget ${budgetSeconds} s`,
   );
   console.log(

@@ -74,19 +74,33 @@ export interface BenchTarget {
   url: string;
   apiKey: string;
   users: number;
+  /** 1: one event per request, as a mobile client posts; more: `{events: [...]}`, as an app's backend batches. */
+  eventsPerRequest: number;
 }
 
-/** Posts `bench.p<index>` events at `rate` for `seconds`, round-robin over the users, each stamped with its post time. */
-export function postBenchEvents(target: BenchTarget, index: number, rate: number, seconds: number, signal: AbortSignal): Promise<PacedResult> {
+/**
+ * Posts `bench.p<index>` events at `rate` events per second for `seconds`, round-robin over the
+ * users, each stamped with its post time. Counts are of events; `answerLatency` is per request.
+ */
+export async function postBenchEvents(target: BenchTarget, index: number, rate: number, seconds: number, signal: AbortSignal): Promise<PacedResult> {
   const type = benchEventType(index);
-  return sendAtRate({
+  const perRequest = target.eventsPerRequest;
+  const eventOf = (n: number) => ({ type, userId: `bench-${n % target.users}`, occurredAt: new Date().toISOString() });
+  const requests = await sendAtRate({
     url: new URL('/api/v1/events', target.url),
     headers: { 'content-type': 'application/json', authorization: `Bearer ${target.apiKey}` },
-    rate,
+    rate: rate / perRequest,
     seconds,
-    body: (n) => JSON.stringify({ type, userId: `bench-${n % target.users}`, occurredAt: new Date().toISOString() }),
+    body: (n) => JSON.stringify(perRequest === 1 ? eventOf(n) : { events: Array.from({ length: perRequest }, (_, i) => eventOf(n * perRequest + i)) }),
     signal,
   });
+  return {
+    ...requests,
+    offeredPerSecond: rate,
+    sent: requests.sent * perRequest,
+    accepted: requests.accepted * perRequest,
+    sentPerSecond: requests.sentPerSecond * perRequest,
+  };
 }
 
 /** Waits for `expected` receipts of phase `index` (false: not all came in time), then reports the phase. */
