@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pgArrayType, type Sql } from '../shared/db/client.js';
+import type { Sql } from '../shared/db/client.js';
 import { errorFields, type Logger } from '../shared/logger.js';
 import type { JobQueues } from '../shared/queues/producer.js';
 
@@ -34,8 +34,8 @@ const MAX_BACKOFF_MS = 5_000;
 
 /**
  * Moves outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
- * several relays (one per worker process) share the work, and deleted in the same transaction
- * after BullMQ accepted them. If Redis is down the transaction rolls back, the rows stay, and the
+ * several relays (one per worker process) share the work, and deleted by a transaction that
+ * commits only after BullMQ accepted them. If Redis is down the transaction rolls back, the rows stay, and the
  * relay retries with backoff: ingestion keeps answering 202 and the backlog flows once Redis is
  * back. Job id = event id, so a retry after a crash between enqueue and commit adds nothing new.
  */
@@ -106,10 +106,15 @@ export class OutboxRelay {
   /** Relays one batch; resolves to the number of rows moved. */
   async relayBatch(): Promise<number> {
     return this.options.sql.begin(async (tx) => {
-      const rows = await tx<OutboxRow[]>`
-        select id, event_id, tenant_id, user_id, type, occurred_at, value from outbox
-        order by id limit ${this.batchSize}
-        for update skip locked`;
+      // Claimed and deleted in one statement; the rows come back if the enqueue below fails and the transaction rolls
+      // back. The delete goes by tuple id: by key, its plan read the whole table, which grows with the dead rows every
+      // relay leaves until vacuum (0.6 ms per batch on a 2.6 MB outbox of 1,000 live rows, pg_stat_statements).
+      const rows = (
+        await tx<OutboxRow[]>`
+          delete from outbox where ctid = any(array(
+            select ctid from outbox order by id limit ${this.batchSize} for update skip locked))
+          returning id, event_id, tenant_id, user_id, type, occurred_at, value`
+      ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
       await this.options.queues.enqueueMany(
         'engagement.event',
@@ -123,7 +128,6 @@ export class OutboxRelay {
           options: { jobId: row.event_id },
         })),
       );
-      await tx`delete from outbox where id = any(${tx.array(rows.map((row) => row.id), pgArrayType.int8)})`;
       return rows.length;
     });
   }

@@ -38,6 +38,18 @@ describe('outbox relay', () => {
     return eventId;
   };
 
+  it('relays a batch in outbox order and leaves the outbox empty', async () => {
+    const engagement = queues.get('engagement');
+    await engagement.obliterate({ force: true });
+    const inserted: string[] = [];
+    for (let i = 0; i < 20; i += 1) inserted.push(await insertOutboxRow());
+    const relay = new OutboxRelay({ sql: handle.sql, queues, logger: silentLogger(), pollIntervalMs: 60_000 });
+    expect(await relay.relayBatch()).toBe(20);
+    const waiting = await engagement.getJobs(['waiting'], 0, -1, true);
+    expect(waiting.map((job) => job.id)).toEqual(inserted);
+    expect(await sql`select 1 from outbox`).toHaveLength(0);
+  });
+
   it('stops at once when asked while relaying a batch', async () => {
     await insertOutboxRow();
     let batches = 0;
