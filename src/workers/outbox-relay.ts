@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../shared/db/client.js';
 import { errorFields, type Logger } from '../shared/logger.js';
 import type { JobQueues } from '../shared/queues/producer.js';
+import { engineFieldsOfRow, type EngineEventColumns } from '../shared/repositories/events.js';
 
 export interface OutboxRelayOptions {
   sql: Sql;
@@ -17,15 +18,11 @@ export interface OutboxRelayOptions {
   coalesceMs?: number;
 }
 
-interface OutboxRow {
+interface OutboxRow extends EngineEventColumns {
   id: string;
   event_id: string;
   tenant_id: string;
   user_id: string;
-  type: string;
-  /** A string: drizzle, sharing this client, replaces postgres.js's date parsers. */
-  occurred_at: string;
-  value: number | null;
 }
 
 /** Notified by the outbox insert trigger (migration 0002) once per inserting statement. */
@@ -35,9 +32,9 @@ const MAX_BACKOFF_MS = 5_000;
 /**
  * Moves outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
  * several relays (one per worker process) share the work, and deleted by a transaction that
- * commits only after BullMQ accepted them. If Redis is down the transaction rolls back, the rows stay, and the
- * relay retries with backoff: ingestion keeps answering 202 and the backlog flows once Redis is
- * back. Job id = event id, so a retry after a crash between enqueue and commit adds nothing new.
+ * commits only after BullMQ accepted them. If Redis is down the transaction rolls back, the rows
+ * stay, and the relay retries with backoff: ingestion keeps answering 202 and the backlog flows
+ * once Redis is back. Job id = event id, so a retry after a crash between enqueue and commit adds nothing new.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -123,7 +120,7 @@ export class OutboxRelay {
             eventId: row.event_id,
             tenantId: row.tenant_id,
             userId: row.user_id,
-            event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value },
+            event: engineFieldsOfRow(row),
           },
           options: { jobId: row.event_id },
         })),

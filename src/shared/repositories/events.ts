@@ -48,10 +48,22 @@ export async function listEvents(db: Database, filter: EventFilter): Promise<Eve
 /** What the engine reads of an event: the outbox carries it in each job. */
 export type EngineEventFields = NonNullable<JobPayload<'engagement.event'>['event']>;
 
+/** The engine's columns of an event (or its outbox row), as read through the app's client. */
+export interface EngineEventColumns {
+  type: string;
+  /** A string: drizzle, sharing this client, replaces postgres.js's date parsers. */
+  occurred_at: string;
+  value: number | null;
+}
+
+export const engineFieldsOfRow = (row: EngineEventColumns): EngineEventFields => ({
+  type: row.type,
+  occurredAt: new Date(row.occurred_at).toISOString(),
+  value: row.value,
+});
+
 /** The engine's fields of a stored event, for jobs relayed before the outbox carried them; undefined once the event is gone. */
 export async function engineFieldsOf(sql: Sql, eventId: string): Promise<EngineEventFields | undefined> {
-  // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
-  const [row] = await sql<{ type: string; occurred_at: string; value: number | null }[]>`
-    select type, occurred_at, value from events where id = ${eventId}`;
-  return row && { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value };
+  const [row] = await sql<EngineEventColumns[]>`select type, occurred_at, value from events where id = ${eventId}`;
+  return row && engineFieldsOfRow(row);
 }

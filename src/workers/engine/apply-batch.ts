@@ -43,7 +43,7 @@ interface Pending {
  * Applies a batch of ingested events in one transaction, each with its processed-event marker,
  * so a redelivered event (BullMQ is at-least-once) finds its marker and changes nothing. The
  * transaction costs the same few round trips whatever the batch's size: (1) the users' rows are
- * locked in id order (two batches sharing users cannot deadlock) and the events claimed; (2) the
+ * locked in id order (two batches sharing users cannot deadlock) and the markers written; (2) the
  * state they touch is read, one statement per table; every event is then applied in memory, each
  * user's in `occurredAt` order; (3) each table is written once and the rewards granted; (4) the
  * user updates are appended. Null for an event already applied, or whose user is gone.
