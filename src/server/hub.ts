@@ -26,7 +26,8 @@ import { streamsRouter } from './routes/streams.js';
 import { tokensRouter } from './routes/tokens.js';
 import { startDashboard } from './realtime/dashboard.js';
 import { startRealtimeDelivery } from './realtime/delivery.js';
-import { createSocketServer } from './realtime/socket-server.js';
+import { attachSocketServer, createSocketServer } from './realtime/socket-server.js';
+import { watchSessionExpiry } from './realtime/session-expiry.js';
 import type { PulseServer } from './realtime/types.js';
 
 export interface Hub {
@@ -56,10 +57,9 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const limits = new RateLimits(limiterRedis, config);
   const writer = new EventWriter(sql, users, logger);
 
-  const server = http.createServer();
   const adapterRedis = createRedis(context.redisUrl, 'adapter', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
-  const io = createSocketServer(server, { config, logger, adapterRedis, accessTokens, users, writer, sql });
+  const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql });
   const rules = new RulesCache(sql);
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
@@ -73,7 +73,11 @@ export async function startHub(context: AppContext): Promise<Hub> {
     docsRouter(),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
-  server.on('request', createApp({ config, logger, checkReadiness, metrics, routers }));
+  // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
+  // `/socket.io/` requests itself and hands every other request on, so Express never touches a
+  // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).
+  const server = http.createServer(createApp({ config, logger, checkReadiness, metrics, routers }));
+  attachSocketServer(io, server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -82,6 +86,8 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Closing Socket.IO disconnects every client and closes the HTTP server, which stops accepting
   // and waits for in-flight requests.
   lifecycle.defer('http + socket.io', () => io.close());
+  const expiry = watchSessionExpiry(io);
+  lifecycle.defer('session expiry', () => Promise.resolve(expiry.close()));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const delivery = startRealtimeDelivery({ io, redisUrl: context.redisUrl, prefix: context.queues.prefix, logger });
   lifecycle.defer('realtime delivery', () => delivery.close());

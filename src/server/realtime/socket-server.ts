@@ -24,7 +24,7 @@ import { AccessTokenError, type AccessTokens } from '../auth/access-tokens.js';
 import { attributeEvents } from '../ingest.js';
 import { clientEventLimiter } from './client-rate-limit.js';
 import { clientEvent, clientEventDispatcher, SocketError, type ClientEventTable } from './handlers.js';
-import { isSessionLive, watchSessionExpiry } from './session-expiry.js';
+import { isSessionLive } from './session-expiry.js';
 import { authenticateHandshake } from './handshake.js';
 import type { PulseServer, PulseSocket } from './types.js';
 
@@ -54,20 +54,45 @@ function resolveRoom(socket: PulseSocket, room: string): string {
   throw new SocketError('forbidden', `room "${room}" cannot be subscribed to`);
 }
 
-export function createSocketServer(httpServer: http.Server, deps: SocketServerDeps): PulseServer {
+/**
+ * A handshake with no `Origin` (not a browser) or from the hub's own origin is welcome; a page on
+ * another origin only when `CORS_ORIGINS` lists it.
+ */
+export function isAllowedOrigin(request: http.IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts Socket.IO on the hub's HTTP server, whose request handler (Express) is already set. */
+export function attachSocketServer(io: PulseServer, server: http.Server): void {
+  io.attach(server);
+  // Memory per connection matters at 10k+ sockets: nothing here reads the upgrade request after
+  // the handshake, so do not keep it (and its headers) alive for the socket's lifetime.
+  io.engine.on('connection', (raw: { request: unknown }) => {
+    raw.request = null;
+  });
+}
+
+/** The Socket.IO server, not yet attached: the hub attaches it after Express is the HTTP handler. */
+export function createSocketServer(deps: SocketServerDeps): PulseServer {
   const { config, logger } = deps;
-  const io: PulseServer = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
+  const io: PulseServer = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>({
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_PAYLOAD_BYTES,
     perMessageDeflate: false,
     adapter: createAdapter(deps.adapterRedis, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
     // Short blips are replayed by Socket.IO itself; anything longer is recovered by `sync`.
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true },
-  });
-  // Memory per connection matters at 10k+ sockets: nothing here reads the upgrade request after
-  // the handshake, so do not keep it (and its headers) alive for the socket's lifetime.
-  io.engine.on('connection', (raw: { request: unknown }) => {
-    raw.request = null;
+    // Browsers start with long-polling: its requests need CORS headers of Socket.IO's own.
+    cors: { origin: config.CORS_ORIGINS, methods: ['GET', 'POST'] },
+    // CORS binds only browsers' polling; a websocket from a page on another origin is refused here.
+    allowRequest: (request, callback) => callback(null, isAllowedOrigin(request, config.CORS_ORIGINS)),
   });
   io.use(authenticateHandshake(deps.accessTokens));
   const limitClientEvents = clientEventLimiter(config, logger);
@@ -76,8 +101,6 @@ export function createSocketServer(httpServer: http.Server, deps: SocketServerDe
     await limitClientEvents(socket);
   };
   const dispatch = clientEventDispatcher(clientEvents(deps), guard, logger);
-  const expiry = watchSessionExpiry(io);
-  httpServer.once('close', () => expiry.close());
 
   io.on('connection', (socket) => {
     if (!socket.recovered) void socket.join([rooms.user(socket.data.userId), rooms.tenant(socket.data.tenantId)]);

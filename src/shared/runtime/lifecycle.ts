@@ -73,9 +73,11 @@ export class Lifecycle {
       this.logger.error('uncaught exception', errorFields(error));
       void this.shutdown('uncaughtException').then(() => exit(1));
     });
+    // A promise nobody awaited failed: one request's or job's work was lost, and that is logged,
+    // but the process state is intact, so it keeps serving everyone else. An uncaught exception
+    // may have left anything half-done, so that one still shuts the process down.
     process.on('unhandledRejection', (error) => {
-      this.logger.error('unhandled promise rejection', errorFields(error));
-      void this.shutdown('unhandledRejection').then(() => exit(1));
+      this.logger.error('unhandled promise rejection (process keeps serving)', errorFields(error));
     });
   }
 }
