@@ -2,20 +2,34 @@
  * Group commit: items submitted while commits are in flight are gathered into the next one, so
  * under load many items share one transaction (and its round trips) while a lone item still goes
  * at once. Each caller resolves with its own result only after the commit that holds its item.
- * When a commit of several items fails, each is retried alone, so one bad item cannot fail its
- * neighbours; a lone item's failure is its caller's.
+ *
+ * One item must not fail or slow its neighbours. A commit can say an item failed on its own
+ * (`ItemFailure`): only that caller is rejected, the others resolve. When a whole commit of
+ * several items fails, it is bisected: split in halves committed concurrently, recursively, so
+ * an innocent item waits for at most ceil(log2 n) + 1 commits instead of queueing behind every
+ * neighbour retried one by one; a lone item's failure is its caller's. Retries take slots of
+ * their own (`maxRetriesInFlight`) beside the `maxInFlight` of new batches: new items keep
+ * flowing while a bisection runs, and however many batches fail, the retries add a bounded
+ * number of concurrent commits rather than a stampede.
  */
 export interface GroupCommitOptions<Item, Result> {
-  /** Commits a batch; returns one result per item, in order. */
-  commit: (items: Item[]) => Promise<Result[]>;
+  /** Commits a batch; returns one result per item, in order: an `ItemFailure` fails that item's caller alone. */
+  commit: (items: Item[]) => Promise<(Result | ItemFailure)[]>;
   /** How much of the batch budget an item takes (default 1). */
   sizeOf?: (item: Item) => number;
   /** The batch budget: a batch is closed before an item that would exceed it (a lone item always goes). */
   maxSize: number;
-  /** Commits that may overlap: one batch fills while the previous one waits on the server. */
+  /** Commits of new batches that may overlap: one batch fills while the previous one waits on the server. */
   maxInFlight: number;
-  /** Told when a batch failed and its items are retried one by one. */
+  /** Retry commits (halves of failed batches) that may overlap, beside `maxInFlight` (default max(2, maxInFlight), so both halves go together). */
+  maxRetriesInFlight?: number;
+  /** Told when a batch of several items failed and is retried in two halves. */
   onBatchFailure?: (error: unknown, items: number) => void;
+}
+
+/** A commit's result for one item that failed on its own while the rest of the batch committed. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
 }
 
 interface Pending<Item, Result> {
@@ -24,11 +38,19 @@ interface Pending<Item, Result> {
   reject: (error: unknown) => void;
 }
 
-export class GroupCommit<Item, Result> {
-  private queue: Pending<Item, Result>[] = [];
-  private inFlight = 0;
+type Batch<Item, Result> = Pending<Item, Result>[];
 
-  constructor(private readonly options: GroupCommitOptions<Item, Result>) {}
+export class GroupCommit<Item, Result> {
+  private queue: Batch<Item, Result> = [];
+  /** Halves of failed batches waiting for a retry slot; the newest first, so a bisection runs to its end before the next starts. */
+  private retries: Batch<Item, Result>[] = [];
+  private inFlight = 0;
+  private retriesInFlight = 0;
+  private readonly maxRetriesInFlight: number;
+
+  constructor(private readonly options: GroupCommitOptions<Item, Result>) {
+    this.maxRetriesInFlight = options.maxRetriesInFlight ?? Math.max(2, options.maxInFlight);
+  }
 
   submit(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
@@ -38,17 +60,25 @@ export class GroupCommit<Item, Result> {
   }
 
   private next(): void {
-    if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
-    this.inFlight += 1;
-    void this.run(this.takeBatch()).finally(() => {
-      this.inFlight -= 1;
-      this.next();
-    });
+    while (this.retriesInFlight < this.maxRetriesInFlight && this.retries.length > 0) {
+      this.retriesInFlight += 1;
+      void this.run(this.retries.shift() as Batch<Item, Result>).finally(() => {
+        this.retriesInFlight -= 1;
+        this.next();
+      });
+    }
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      this.inFlight += 1;
+      void this.run(this.takeBatch()).finally(() => {
+        this.inFlight -= 1;
+        this.next();
+      });
+    }
   }
 
-  private takeBatch(): Pending<Item, Result>[] {
+  private takeBatch(): Batch<Item, Result> {
     const sizeOf = this.options.sizeOf ?? (() => 1);
-    const batch: Pending<Item, Result>[] = [];
+    const batch: Batch<Item, Result> = [];
     let size = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Pending<Item, Result>;
@@ -61,17 +91,25 @@ export class GroupCommit<Item, Result> {
     return batch;
   }
 
-  private async run(batch: Pending<Item, Result>[]): Promise<void> {
+  /** Commits one batch and settles its callers; never rejects. */
+  private async run(batch: Batch<Item, Result>): Promise<void> {
+    let results: (Result | ItemFailure)[];
     try {
-      const results = await this.options.commit(batch.map((pending) => pending.item));
-      batch.forEach((pending, i) => pending.resolve(results[i] as Result));
+      results = await this.options.commit(batch.map((pending) => pending.item));
     } catch (error) {
       if (batch.length === 1) {
         (batch[0] as Pending<Item, Result>).reject(error);
         return;
       }
       this.options.onBatchFailure?.(error, batch.length);
-      for (const pending of batch) await this.run([pending]);
+      const half = Math.ceil(batch.length / 2);
+      this.retries.unshift(batch.slice(0, half), batch.slice(half));
+      return;
     }
+    batch.forEach((pending, i) => {
+      const result = results[i] as Result | ItemFailure;
+      if (result instanceof ItemFailure) pending.reject(result.error);
+      else pending.resolve(result);
+    });
   }
 }
