@@ -121,4 +121,20 @@ describe('group commit', () => {
     // No retries: the commit itself said which items failed.
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
+
+  it('commits an item once more alone when the commit sends it back through no fault of its own', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>({
+      commit: async (items) => {
+        batches.push(items);
+        await Promise.resolve();
+        return items.map((item) => (items.length > 1 && item === 3 ? new ItemFailure(new Error('neighbour failed'), true) : item * 10));
+      },
+      maxSize: 10,
+      maxInFlight: 1,
+    });
+    const results = [1, 2, 3].map((item) => group.submit(item));
+    expect(await Promise.all(results)).toEqual([10, 20, 30]);
+    expect(batches).toEqual([[1], [2, 3], [3]]);
+  });
 });

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { pgArrayType, type Sql } from '../db/client.js';
 import { errorFields, type Logger } from '../logger.js';
-import { GroupCommit } from '../runtime/group-commit.js';
+import { GroupCommit, ItemFailure } from '../runtime/group-commit.js';
 import { UserDirectory } from './users.js';
 
 export interface EventInput {
@@ -20,9 +20,91 @@ export interface AcceptedEvent {
   duplicate: boolean;
 }
 
+/**
+ * An event that Postgres will take from the shared statement: checked and serialised by its
+ * own caller before it joins a batch, so a value that cannot be stored fails that caller alone.
+ */
+interface PreparedEvent {
+  type: string;
+  occurredAt: string;
+  value: number | null;
+  data: string | null;
+  idempotencyKey: string | null;
+  user: { id: string } | { externalId: string };
+}
+
 interface Write {
   tenantId: string;
-  events: EventInput[];
+  events: PreparedEvent[];
+}
+
+/** An event Postgres cannot store (the API's validation should have refused it first); nothing of its write is stored. */
+export class UnstorableEventError extends Error {
+  constructor(
+    readonly index: number,
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`event ${index}: ${field} ${reason}`);
+    this.name = 'UnstorableEventError';
+  }
+}
+
+/** A write whose user is gone (deleted, or its tenant deleted, since the caller was authenticated). */
+export class UnknownUserError extends Error {
+  constructor() {
+    super('the user of this write no longer exists');
+    this.name = 'UnknownUserError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Text Postgres stores as given: no NUL (text and jsonb refuse it) and no lone UTF-16 surrogate
+ * (encoded as U+FFFD, so a key or user id would no longer match itself; jsonb refuses the escape).
+ */
+const storableText = (value: string) => value.isWellFormed() && !value.includes('\u0000');
+
+/**
+ * JSON.stringify writes NUL and lone surrogates as `\u` escapes, which jsonb refuses: one that
+ * follows an odd run of backslashes is such an escape, not text that merely looks like one.
+ */
+const UNSTORABLE_JSON_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+function prepare(events: EventInput[]): PreparedEvent[] {
+  return events.map((event, index) => {
+    const refuse = (field: string, reason: string) => new UnstorableEventError(index, field, reason);
+    const text = (field: string, value: string) => {
+      if (typeof value !== 'string' || !storableText(value)) throw refuse(field, 'must be text without NUL characters or lone UTF-16 surrogates');
+      return value;
+    };
+    text('type', event.type);
+    if (event.idempotencyKey !== undefined) text('idempotencyKey', event.idempotencyKey);
+    if ('id' in event.user) {
+      if (typeof event.user.id !== 'string' || !UUID.test(event.user.id)) throw refuse('user.id', 'must be a UUID');
+    } else text('userId', event.user.externalId);
+    if (event.value !== undefined && typeof event.value !== 'number') throw refuse('value', 'must be a number');
+    if (!(event.occurredAt instanceof Date) || Number.isNaN(event.occurredAt.getTime())) throw refuse('occurredAt', 'must be a valid date');
+    let data: string | null = null;
+    if (event.data !== undefined) {
+      try {
+        data = JSON.stringify(event.data);
+      } catch (error) {
+        // Too deep for the stack, a cycle, a BigInt: the caller's problem, not the batch's.
+        throw refuse('data', `cannot be serialised as JSON (${error instanceof Error ? error.message : String(error)})`);
+      }
+      if (UNSTORABLE_JSON_ESCAPE.test(data)) throw refuse('data', 'must not hold NUL characters or lone UTF-16 surrogates');
+    }
+    return {
+      type: event.type,
+      occurredAt: event.occurredAt.toISOString(),
+      value: event.value ?? null,
+      data,
+      idempotencyKey: event.idempotencyKey ?? null,
+      user: event.user,
+    };
+  });
 }
 
 /**
@@ -31,6 +113,11 @@ interface Write {
  * outbox rows with one array statement. Every caller resolves only after the commit that holds
  * its events, so a 202 always means "in Postgres". Two commits may overlap, so a batch can be
  * filled while the previous one waits on the server.
+ *
+ * One tenant's bad writes must not fail or slow another's. Values Postgres would refuse are
+ * refused before a write joins a batch (`UnstorableEventError`, its caller's alone); a write
+ * whose user is gone is left out by the insert itself and fails alone (`UnknownUserError`); any
+ * other failure of a batch is bisected by the group commit.
  */
 export class EventWriter {
   private readonly commits: GroupCommit<Write, AcceptedEvent[]>;
@@ -47,13 +134,16 @@ export class EventWriter {
       sizeOf: (write) => write.events.length,
       maxSize: maxEventsPerCommit,
       maxInFlight: maxCommitsInFlight,
-      // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: they are retried alone.
-      onBatchFailure: (error, writes) => logger.warn('group commit failed; retrying its writes one by one', { writes, ...errorFields(error) }),
+      // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: the batch is retried in halves.
+      onBatchFailure: (error, writes) => logger.warn('group commit failed; retrying its writes in two halves', { writes, ...errorFields(error) }),
     });
   }
 
-  write(tenantId: string, events: EventInput[]): Promise<AcceptedEvent[]> {
-    return this.commits.submit({ tenantId, events });
+  /** Checked and serialised here, before joining a batch: an event Postgres cannot store rejects this call alone. */
+  async write(tenantId: string, events: EventInput[]): Promise<AcceptedEvent[]> {
+    if (!UUID.test(tenantId)) throw new UnstorableEventError(0, 'tenantId', 'must be a UUID');
+    const prepared = prepare(events);
+    return this.commits.submit({ tenantId, events: prepared });
   }
 
   /**
@@ -62,7 +152,7 @@ export class EventWriter {
    * go in one data-modifying CTE, which Postgres applies atomically; the outbox trigger notifies
    * the relays. Only when keys collide with committed events does a lookup follow.
    */
-  private async commit(batch: Write[]): Promise<AcceptedEvent[][]> {
+  private async commit(batch: Write[]): Promise<(AcceptedEvent[] | ItemFailure)[]> {
     const resolvedUsers = await this.users.resolveIds(
       this.sql,
       batch.flatMap((write) =>
@@ -70,35 +160,45 @@ export class EventWriter {
       ),
     );
     const rows = new Rows();
-    const results = batch.map((write) =>
+    const results = batch.map((write, writeIndex) =>
       write.events.map((event) => {
         const userId = 'id' in event.user ? event.user.id : (resolvedUsers.get(UserDirectory.key(write.tenantId, event.user.externalId)) as string);
-        return rows.add(write.tenantId, userId, event);
+        return rows.add(writeIndex, write.tenantId, userId, event);
       }),
     );
     const sql = this.sql;
-    const inserted = new Set(
-      (
-        await sql<{ id: string }[]>`
-          with inserted as (
-            insert into events (id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
-            select id, tenant_id, user_id, type, occurred_at, value, data::jsonb, idempotency_key
-            from unnest(
-              ${sql.array(rows.ids, pgArrayType.uuid)}, ${sql.array(rows.tenantIds, pgArrayType.uuid)},
-              ${sql.array(rows.userIds, pgArrayType.uuid)}, ${sql.array(rows.types, pgArrayType.text)},
-              ${sql.array(rows.occurredAts, pgArrayType.text)}::timestamptz[], ${sql.array(rows.values, pgArrayType.float8)},
-              ${sql.array(rows.datas, pgArrayType.text)}, ${sql.array(rows.keys, pgArrayType.text)})
-              as t(id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
-            on conflict (tenant_id, idempotency_key) do nothing
-            returning id, tenant_id, user_id, type, occurred_at, value
-          ), relayed as (
-            insert into outbox (event_id, tenant_id, user_id, type, occurred_at, value) select id, tenant_id, user_id, type, occurred_at, value from inserted
-          )
-          select id from inserted`
-      ).map((row) => row.id),
-    );
-    await rows.resolveExistingDuplicates(sql, inserted);
-    return results.map((accepted) => accepted.map((ref) => ref.result()));
+    // A write with any event whose user is gone (its foreign key would fail the whole statement)
+    // is left out entirely, so it fails alone and a request stays all-or-nothing.
+    const answer = await sql<{ id: string | null; failed_write: number | null }[]>`
+      with t as materialized (
+        select * from unnest(
+          ${sql.array(rows.ids, pgArrayType.uuid)}, ${sql.array(rows.tenantIds, pgArrayType.uuid)},
+          ${sql.array(rows.userIds, pgArrayType.uuid)}, ${sql.array(rows.types, pgArrayType.text)},
+          ${sql.array(rows.occurredAts, pgArrayType.text)}::timestamptz[], ${sql.array(rows.values, pgArrayType.float8)},
+          ${sql.array(rows.datas, pgArrayType.text)}, ${sql.array(rows.keys, pgArrayType.text)}, ${sql.array(rows.writes, pgArrayType.int8)})
+          as t(id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key, write)
+      ), failed as (
+        select distinct t.write from t
+        where not exists (select 1 from users u where u.id = t.user_id and u.tenant_id = t.tenant_id)
+      ), inserted as (
+        insert into events (id, tenant_id, user_id, type, occurred_at, value, data, idempotency_key)
+        select id, tenant_id, user_id, type, occurred_at, value, data::jsonb, idempotency_key
+        from t where t.write not in (select write from failed)
+        on conflict (tenant_id, idempotency_key) do nothing
+        returning id, tenant_id, user_id, type, occurred_at, value
+      ), relayed as (
+        insert into outbox (event_id, tenant_id, user_id, type, occurred_at, value) select id, tenant_id, user_id, type, occurred_at, value from inserted
+      )
+      select id, null::int as failed_write from inserted
+      union all select null, write::int from failed`;
+    const failures = new Map<number, ItemFailure>();
+    for (const row of answer) if (row.failed_write !== null) failures.set(row.failed_write, new ItemFailure(new UnknownUserError()));
+    const inserted = new Set(answer.flatMap((row) => (row.id === null ? [] : [row.id])));
+    await rows.resolveExistingDuplicates(sql, inserted, failures);
+    return results.map((accepted, writeIndex) => {
+      const failure = failures.get(writeIndex);
+      return failure ?? accepted.map((ref) => ref.result());
+    });
   }
 }
 
@@ -130,16 +230,18 @@ class Rows {
   readonly values: (number | null)[] = [];
   readonly datas: (string | null)[] = [];
   readonly keys: (string | null)[] = [];
+  /** Which write of the batch each row belongs to. */
+  readonly writes: number[] = [];
   /** First ref per (tenant, key) in this batch, and every later ref sharing it. */
-  private readonly byKey = new Map<string, { first: EventRef; index: number; followers: EventRef[] }>();
+  private readonly byKey = new Map<string, { first: EventRef; index: number; followers: { ref: EventRef; write: number }[] }>();
 
-  add(tenantId: string, userId: string, event: EventInput): EventRef {
-    const key = event.idempotencyKey ?? null;
+  add(write: number, tenantId: string, userId: string, event: PreparedEvent): EventRef {
+    const key = event.idempotencyKey;
     if (key !== null) {
       const existing = this.byKey.get(`${tenantId}\u0000${key}`);
       if (existing) {
         const follower = new EventRef('', key, true);
-        existing.followers.push(follower);
+        existing.followers.push({ ref: follower, write });
         return follower;
       }
     }
@@ -150,16 +252,21 @@ class Rows {
     this.tenantIds.push(tenantId);
     this.userIds.push(userId);
     this.types.push(event.type);
-    this.occurredAts.push(event.occurredAt.toISOString());
-    this.values.push(event.value ?? null);
-    this.datas.push(event.data === undefined ? null : JSON.stringify(event.data));
+    this.occurredAts.push(event.occurredAt);
+    this.values.push(event.value);
+    this.datas.push(event.data);
     this.keys.push(key);
+    this.writes.push(write);
     if (key !== null) this.byKey.set(`${tenantId}\u0000${key}`, { first: ref, index, followers: [] });
     return ref;
   }
 
-  /** Keys that lost to an event committed earlier take that event's id, flagged duplicate. */
-  async resolveExistingDuplicates(sql: Sql, inserted: Set<string>): Promise<void> {
+  /**
+   * Keys that lost to an event committed earlier take that event's id, flagged duplicate. A key
+   * with no committed event to take (its first event's write failed) sends the other writes
+   * that share it back to be committed again alone, not the batch: the others are committed.
+   */
+  async resolveExistingDuplicates(sql: Sql, inserted: Set<string>, failures: Map<number, ItemFailure>): Promise<void> {
     const lost = [...this.byKey.values()].filter((entry) => !inserted.has(this.ids[entry.index] as string));
     if (lost.length > 0) {
       const tenantIds = lost.map((entry) => this.tenantIds[entry.index] as string);
@@ -173,14 +280,19 @@ class Rows {
       const existing = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row.id]));
       for (const entry of lost) {
         const id = existing.get(`${this.tenantIds[entry.index] as string}\u0000${entry.first.idempotencyKey as string}`);
-        if (!id) throw new Error('idempotency conflict without a committed event');
-        entry.first.settle(id, true);
+        if (id) {
+          entry.first.settle(id, true);
+          continue;
+        }
+        // Its first write failed (an unknown user) and nothing committed holds the key.
+        for (const write of [this.writes[entry.index] as number, ...entry.followers.map((follower) => follower.write)]) {
+          if (!failures.has(write)) failures.set(write, new ItemFailure(new Error('idempotency conflict without a committed event'), true));
+        }
       }
     }
     for (const entry of this.byKey.values()) {
       const { id } = entry.first.result();
-      for (const follower of entry.followers) follower.settle(id, true);
+      for (const follower of entry.followers) follower.ref.settle(id, true);
     }
   }
-
 }

@@ -27,15 +27,24 @@ export interface GroupCommitOptions<Item, Result> {
   onBatchFailure?: (error: unknown, items: number) => void;
 }
 
-/** A commit's result for one item that failed on its own while the rest of the batch committed. */
+/**
+ * A commit's result for one item that failed on its own while the rest of the batch committed.
+ * With `retry`, the failure was a neighbour's fault (say, the item shared a key with a bad
+ * item): the item is committed once more, on its own, and fails only if that fails too.
+ */
 export class ItemFailure {
-  constructor(readonly error: unknown) {}
+  constructor(
+    readonly error: unknown,
+    readonly retry = false,
+  ) {}
 }
 
 interface Pending<Item, Result> {
   item: Item;
   resolve: (result: Result) => void;
   reject: (error: unknown) => void;
+  /** Already sent back once by an `ItemFailure` with `retry`. */
+  retried?: boolean;
 }
 
 type Batch<Item, Result> = Pending<Item, Result>[];
@@ -108,8 +117,9 @@ export class GroupCommit<Item, Result> {
     }
     batch.forEach((pending, i) => {
       const result = results[i] as Result | ItemFailure;
-      if (result instanceof ItemFailure) pending.reject(result.error);
-      else pending.resolve(result);
+      if (!(result instanceof ItemFailure)) pending.resolve(result);
+      else if (result.retry && !pending.retried && batch.length > 1) this.retries.unshift([{ ...pending, retried: true }]);
+      else pending.reject(result.error);
     });
   }
 }
