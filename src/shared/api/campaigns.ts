@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString } from './common.js';
 import { EVENT_TYPE_PATTERN } from './events.js';
 import { ANY_EVENT, rewardSpecSchema } from './rules.js';
 
@@ -7,7 +8,7 @@ export const CAMPAIGN_KEY = /^[a-z][a-z0-9_-]{0,39}$/;
 export const campaignInputSchema = z
   .object({
     key: z.string().regex(CAMPAIGN_KEY, { message: 'must be 1 to 40 lowercase letters, digits, _ or -, starting with a letter' }),
-    name: z.string().min(1).max(120),
+    name: storableString(120),
     startsAt: z.iso.datetime({ offset: true }),
     endsAt: z.iso.datetime({ offset: true }),
     /** Points per event type; `*` for every other type. */

@@ -1,15 +1,36 @@
 import { z } from 'zod';
+import { findUnsafeInput, INPUT_MESSAGES, MAX_INPUT_DEPTH } from './input-safety.js';
 
 /** Postgres cannot store U+0000 in text or jsonb: refuse it at the door (400) rather than fail the write (500). */
 export const hasNoNul = (value: string) => !value.includes('\u0000');
-const NO_NUL = { message: 'must not contain the NUL character (U+0000)' };
+const NO_NUL = { message: INPUT_MESSAGES.nul };
+/** A lone surrogate becomes U+FFFD on its way to UTF-8: `\ud800` and `\udfff` would be stored, and deduplicated, as one value. */
+const WELL_FORMED = { message: INPUT_MESSAGES.illFormed };
 
-/** A string Postgres can store: 1 to `max` characters, no NUL. */
-export const storableString = (max: number) => z.string().min(1).max(max).refine(hasNoNul, NO_NUL);
+/** A string Postgres can store as it was sent: 1 to `max` characters, no NUL, well-formed Unicode. */
+export const storableString = (max: number) => z.string().min(1).max(max).refine(hasNoNul, NO_NUL).refine((value) => value.isWellFormed(), WELL_FORMED);
 
-/** JSON that Postgres can store as jsonb: no NUL anywhere in it, keys included. */
-export const isStorableJson = (value: unknown) => !JSON.stringify(value).includes('\\u0000');
-export const STORABLE_JSON = NO_NUL;
+/**
+ * JSON that Postgres can store as jsonb: no NUL and no lone surrogate anywhere in it, keys
+ * included, nested at most MAX_INPUT_DEPTH levels. Checked iteratively, so any depth is safe to ask about.
+ */
+export const isStorableJson = (value: unknown) => findUnsafeInput(value) === undefined;
+export const STORABLE_JSON = { message: `must be well-formed Unicode with no NUL (U+0000), nested at most ${MAX_INPUT_DEPTH} levels` };
+
+/**
+ * A free-form JSON object (event `data`, a stream message) that is storable (see isStorableJson)
+ * and at most `maxBytes` as JSON. The safety walk runs first and stops validation when it fails:
+ * JSON.stringify recurses, and must never see a payload nested thousands of levels deep.
+ */
+export const storableJsonObject = (maxBytes: number) =>
+  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    const unsafe = findUnsafeInput(value);
+    if (unsafe) {
+      ctx.addIssue({ code: 'custom', message: unsafe.message, path: unsafe.segments, input: value });
+      return;
+    }
+    if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON`, input: value });
+  });
 
 /** The tenant's own id for one of its users. */
 export const externalUserId = storableString(128).meta({ description: "The tenant's own id for the user", example: 'user-42' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { externalUserId, isStorableJson, STORABLE_JSON, storableString } from './common.js';
+import { externalUserId, storableJsonObject, storableString } from './common.js';
 
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_EVENTS_PER_REQUEST = 500;
@@ -20,14 +20,7 @@ export const eventInputSchema = z
     userId: externalUserId.optional(),
     occurredAt: occurredAt.optional(),
     value: z.number().refine(Number.isFinite, { message: 'must be a finite number' }).optional().meta({ example: 42.5 }),
-    data: z
-      .record(z.string(), z.unknown())
-      .refine((data) => Buffer.byteLength(JSON.stringify(data)) <= MAX_EVENT_DATA_BYTES, {
-        message: `must be at most ${MAX_EVENT_DATA_BYTES} bytes as JSON`,
-      })
-      .refine(isStorableJson, STORABLE_JSON)
-      .optional()
-      .meta({ example: { distanceKm: 5.2 } }),
+    data: storableJsonObject(MAX_EVENT_DATA_BYTES).optional().meta({ example: { distanceKm: 5.2 } }),
     idempotencyKey: storableString(128).optional().meta({ example: 'run-2026-11-22-user-42' }),
   })
   .strict()

@@ -1,17 +1,12 @@
 import { z } from 'zod';
-import { isStorableJson, STORABLE_JSON } from './common.js';
+import { storableJsonObject } from './common.js';
 
 export const STREAM_NAME = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 export const MAX_STREAM_MESSAGE_BYTES = 8 * 1024;
 
 export const streamMessageRequestSchema = z
   .object({
-    data: z
-      .record(z.string(), z.unknown())
-      .refine((data) => Buffer.byteLength(JSON.stringify(data)) <= MAX_STREAM_MESSAGE_BYTES, {
-        message: `must be at most ${MAX_STREAM_MESSAGE_BYTES} bytes as JSON`,
-      })
-      .refine(isStorableJson, STORABLE_JSON),
+    data: storableJsonObject(MAX_STREAM_MESSAGE_BYTES),
   })
   .strict()
   .meta({ id: 'StreamMessageRequest', example: { data: { headline: 'Double points this weekend' } } });
