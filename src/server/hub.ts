@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { createRedis } from '../shared/redis.js';
@@ -27,11 +28,15 @@ import { tokensRouter } from './routes/tokens.js';
 import { startDashboard } from './realtime/dashboard.js';
 import { startRealtimeDelivery } from './realtime/delivery.js';
 import { attachSocketServer, createSocketServer } from './realtime/socket-server.js';
-import { watchSessionExpiry } from './realtime/session-expiry.js';
+import { SessionGuard } from './realtime/sessions.js';
+import { UserSocketQuota } from './realtime/socket-quota.js';
+import { RevokedFamilies } from './auth/revoked-families.js';
 import type { PulseServer } from './realtime/types.js';
 
 export interface Hub {
   server: http.Server;
+  /** The Express app serving every request that is not Socket.IO's. */
+  app: Express;
   io: PulseServer;
   url: string;
 }
@@ -49,20 +54,28 @@ export async function startHub(context: AppContext): Promise<Hub> {
   });
   const checkReadiness = createReadinessCheck({ sql: probeSql, redis: probeRedis, timeoutMs: config.READINESS_TIMEOUT_MS });
 
-  const accessTokens = await AccessTokens.create(config, await resolveJwtSecret(config));
-  const verifiers = { apiKeys: new ApiKeyVerifier(db), accessTokens };
-  const users = new UserDirectory(db);
   const limiterRedis = createRedis(context.redisUrl, 'pipelined', logger, 'hub:rate-limits');
   lifecycle.defer('rate-limit redis', async () => void (await limiterRedis.quit()));
   const limits = new RateLimits(limiterRedis, config);
+  const revokedFamilies = new RevokedFamilies(limiterRedis, config.REDIS_PREFIX, config.ACCESS_TOKEN_TTL_SECONDS, logger);
+  const accessTokens = await AccessTokens.create(config, await resolveJwtSecret(config), revokedFamilies);
+  const verifiers = { apiKeys: new ApiKeyVerifier(db), accessTokens };
+  const users = new UserDirectory(db);
+  const sessions = new SessionGuard(revokedFamilies);
+  const quota = new UserSocketQuota(limiterRedis, config.REDIS_PREFIX, config.SOCKET_MAX_PER_USER, logger);
+  lifecycle.defer('socket sessions', () => {
+    quota.close();
+    sessions.close();
+    return Promise.resolve();
+  });
   const writer = new EventWriter(sql, users, logger);
 
   const adapterRedis = createRedis(context.redisUrl, 'adapter', logger, 'hub:socket.io-adapter');
   lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
-  const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql });
+  const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql, limits, quota, sessions });
   const rules = new RulesCache(sql);
   const routers = [
-    tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits }),
+    tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits, sessions }),
     eventsRouter({ db, verifiers, users, writer, limits }),
     streamsRouter({ verifiers, limits, io }),
     stateRouter({ sql, verifiers, limits, users, rules }),
@@ -76,7 +89,8 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
   // `/socket.io/` requests itself and hands every other request on, so Express never touches a
   // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).
-  const server = http.createServer(createApp({ config, logger, checkReadiness, metrics, routers }));
+  const app = createApp({ config, logger, checkReadiness, metrics, routers });
+  const server = http.createServer(app);
   attachSocketServer(io, server);
 
   await new Promise<void>((resolve, reject) => {
@@ -86,8 +100,6 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Closing Socket.IO disconnects every client and closes the HTTP server, which stops accepting
   // and waits for in-flight requests.
   lifecycle.defer('http + socket.io', () => io.close());
-  const expiry = watchSessionExpiry(io);
-  lifecycle.defer('session expiry', () => Promise.resolve(expiry.close()));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const delivery = startRealtimeDelivery({ io, redisUrl: context.redisUrl, prefix: context.queues.prefix, logger });
   lifecycle.defer('realtime delivery', () => delivery.close());
@@ -98,5 +110,5 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = config.PUBLIC_URL ?? `http://${host}:${port}`;
   logger.info(`Pulse Hub listening on ${url}`, { url, port });
-  return { server, io, url };
+  return { server, app, io, url };
 }

@@ -203,6 +203,31 @@ function registerApi(registry: OpenAPIRegistry): void {
     request: { body: jsonBody(refreshTokenRequestSchema) },
     responses: { 200: json('A new token pair; the old refresh token is spent', tokenPairSchema, limited), ...problems(400, 401, 415, 429) },
   });
+  route({
+    method: 'post',
+    path: '/api/v1/tokens/revoke',
+    operationId: 'revokeToken',
+    tags: ['tokens'],
+    summary: 'Sign out: end the login a refresh token belongs to',
+    description:
+      "Revokes the refresh token's whole family; the login's access tokens stop working at once and its sockets receive `session:expired` (`session_revoked`) and are disconnected on every hub node. An unknown token is not an error (RFC 7009), but counts as a failed authentication.",
+    request: { body: jsonBody(refreshTokenRequestSchema) },
+    responses: { 204: { description: 'Revoked, or nothing to revoke' }, ...problems(400, 415, 429) },
+  });
+  route({
+    method: 'delete',
+    path: '/api/v1/users/{userId}/sessions',
+    operationId: 'revokeUserSessions',
+    tags: ['tokens'],
+    summary: "End every login of one of the tenant's users",
+    description: 'API key or admin token. Refresh tokens, access tokens and sockets of the user stop working at once, on every hub node.',
+    ...authenticated,
+    request: { params: z.object({ userId: externalUserId }) },
+    responses: {
+      200: json('How many logins were ended', z.object({ revokedSessions: z.number().int().min(0) }).meta({ id: 'RevokedSessions', example: { revokedSessions: 2 } }), limited),
+      ...problems(400, 401, 403, 404, 429),
+    },
+  });
 
   route({
     method: 'post',

@@ -71,6 +71,8 @@ export const configSchema = z.object({
   /** Client events a socket may send: sustained per second, and short bursts. */
   SOCKET_EVENTS_PER_SECOND: positiveInt.default(20),
   SOCKET_EVENTS_BURST: positiveInt.default(40),
+  /** Sockets one user may hold at once across every hub node; the newest beyond it is refused. */
+  SOCKET_MAX_PER_USER: positiveInt.default(10),
 
   /** Comma-separated origins allowed to call the API from a browser; empty allows none. */
   CORS_ORIGINS: z

@@ -5,7 +5,7 @@ import { AccessTokens } from '../../src/server/auth/access-tokens.js';
 import { parseConfig } from '../../src/shared/config.js';
 
 const secret = 'a'.repeat(48);
-const subject = { userId: randomUUID(), tenantId: randomUUID(), role: 'member' as const };
+const subject = { userId: randomUUID(), tenantId: randomUUID(), role: 'member' as const, familyId: randomUUID() };
 
 async function rejection(tokens: AccessTokens, token: string) {
   return tokens.verify(token).then(
@@ -43,11 +43,24 @@ describe('AccessTokens', () => {
     const sign = (claims: Record<string, unknown>, key: string, issuer = 'pulse-hub') =>
       new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(subject.userId).setIssuer(issuer).setJti(randomUUID()).setExpirationTime('5m').sign(new TextEncoder().encode(key));
     expect(await rejection(tokens, unsecured)).toBe('unauthorized');
-    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member' }, 'b'.repeat(48)))).toBe('unauthorized');
-    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member' }, secret, 'someone-else'))).toBe('unauthorized');
-    expect(await rejection(tokens, await sign({ role: 'member' }, secret))).toBe('unauthorized');
-    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'owner' }, secret))).toBe('unauthorized');
+    const fam = subject.familyId;
+    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member', fam }, secret))).toBe('accepted');
+    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member', fam }, 'b'.repeat(48)))).toBe('unauthorized');
+    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member', fam }, secret, 'someone-else'))).toBe('unauthorized');
+    expect(await rejection(tokens, await sign({ role: 'member', fam }, secret))).toBe('unauthorized');
+    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'member' }, secret))).toBe('unauthorized');
+    expect(await rejection(tokens, await sign({ tid: subject.tenantId, role: 'owner', fam }, secret))).toBe('unauthorized');
     expect(await rejection(tokens, 'not.a.jwt')).toBe('unauthorized');
+  });
+
+  it('refuses a token of a revoked login as session_revoked, and keeps accepting the others', async () => {
+    const revokedFamilies = new Set<string>();
+    const tokens = await AccessTokens.create(parseConfig({ JWT_SECRET: secret }), secret, { isRevoked: (id) => Promise.resolve(revokedFamilies.has(id)) });
+    const other = { ...subject, familyId: randomUUID() };
+    const [mine, theirs] = [(await tokens.sign(subject)).token, (await tokens.sign(other)).token];
+    revokedFamilies.add(subject.familyId);
+    expect(await rejection(tokens, mine)).toBe('session_revoked');
+    expect((await tokens.verify(theirs)).familyId).toBe(other.familyId);
   });
 
   it('with RS256 refuses an HS256 token "signed" with the public key (algorithm confusion)', async () => {

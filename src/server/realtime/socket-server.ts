@@ -25,6 +25,10 @@ import { attributeEvents } from '../ingest.js';
 import { clientEventLimiter } from './client-rate-limit.js';
 import { clientEvent, clientEventDispatcher, SocketError, type ClientEventTable } from './handlers.js';
 import { isSessionLive } from './session-expiry.js';
+import type { SessionGuard } from './sessions.js';
+import type { UserSocketQuota } from './socket-quota.js';
+import type { RateLimits } from '../rate-limits.js';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { authenticateHandshake } from './handshake.js';
 import type { PulseServer, PulseSocket } from './types.js';
 
@@ -37,6 +41,9 @@ export interface SocketServerDeps {
   users: UserDirectory;
   writer: EventWriter;
   sql: Sql;
+  limits: RateLimits;
+  quota: UserSocketQuota;
+  sessions: SessionGuard;
 }
 
 /** Beyond this many missed updates a client is better served by reloading its snapshot. */
@@ -86,15 +93,19 @@ export function createSocketServer(deps: SocketServerDeps): PulseServer {
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_PAYLOAD_BYTES,
     perMessageDeflate: false,
-    adapter: createAdapter(deps.adapterRedis, { streamName: `${config.REDIS_PREFIX}:socket.io` }),
-    // Short blips are replayed by Socket.IO itself; anything longer is recovered by `sync`.
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true },
+    adapter: deps.sessions.guardRecovery(createAdapter(deps.adapterRedis, { streamName: `${config.REDIS_PREFIX}:socket.io` })),
+    // Short blips are replayed by Socket.IO itself; anything longer is recovered by `sync`. A
+    // recovered socket is authenticated again like a new one (its session must still be live
+    // before anything missed is replayed: see SessionGuard.guardRecovery).
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     // Browsers start with long-polling: its requests need CORS headers of Socket.IO's own.
     cors: { origin: config.CORS_ORIGINS, methods: ['GET', 'POST'] },
     // CORS binds only browsers' polling; a websocket from a page on another origin is refused here.
     allowRequest: (request, callback) => callback(null, isAllowedOrigin(request, config.CORS_ORIGINS)),
   });
-  io.use(authenticateHandshake(deps.accessTokens));
+  io.use(authenticateHandshake({ accessTokens: deps.accessTokens, limits: deps.limits, quota: deps.quota }));
+  deps.sessions.watch(io);
+  deps.quota.startHeartbeat(io);
   const limitClientEvents = clientEventLimiter(config, logger);
   const guard = async (socket: PulseSocket) => {
     if (!isSessionLive(socket)) throw new SocketError('token_expired', 'the session has expired: refresh the token and reconnect');
@@ -103,7 +114,13 @@ export function createSocketServer(deps: SocketServerDeps): PulseServer {
   const dispatch = clientEventDispatcher(clientEvents(deps), guard, logger);
 
   io.on('connection', (socket) => {
-    if (!socket.recovered) void socket.join([rooms.user(socket.data.userId), rooms.tenant(socket.data.tenantId)]);
+    const { userId, tenantId, familyId } = socket.data;
+    void socket.join(socket.recovered ? rooms.family(familyId) : [rooms.user(userId), rooms.tenant(tenantId), rooms.family(familyId)]);
+    deps.sessions.track(socket);
+    socket.on('disconnect', () => {
+      deps.sessions.untrack(socket);
+      deps.quota.release(socket);
+    });
     socket.onAny(dispatch);
   });
   return io;
@@ -125,13 +142,26 @@ function clientEvents(deps: SocketServerDeps): ClientEventTable {
         throw new SocketError(error instanceof AccessTokenError ? error.code : 'unauthorized', 'the new token is not valid');
       });
       if (claims.userId !== socket.data.userId || claims.tenantId !== socket.data.tenantId) throw new SocketError('forbidden', 'the new token is for another user');
+      if (!isSessionLive(socket)) throw new SocketError('token_expired', 'the session has already ended');
+      deps.sessions.untrack(socket);
+      if (claims.familyId !== socket.data.familyId) {
+        await socket.leave(rooms.family(socket.data.familyId));
+        await socket.join(rooms.family(claims.familyId));
+      }
       socket.data.role = claims.role;
+      socket.data.familyId = claims.familyId;
       socket.data.expiresAt = claims.expiresAt.getTime();
+      deps.sessions.track(socket);
       return { expiresAt: claims.expiresAt.toISOString() };
     }),
     sync: clientEvent(syncRequestSchema, (socket, { after }) => updatesSince(deps.sql, socket.data.userId, after, MAX_SYNC_UPDATES)),
     track: clientEvent(trackRequestSchema, async (socket, event) => {
       const { tenantId, userId, role, expiresAt } = socket.data;
+      // The same per-user budget as POST /api/v1/events: opening more sockets buys no more events.
+      await deps.limits.user.consume(`${tenantId}:${userId}`).catch((rejection: unknown) => {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        throw new SocketError('rate_limited', `user rate limit exceeded: retry in ${Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1)} s`);
+      });
       const principal = { kind: 'user' as const, tenantId, userId, role, expiresAt: new Date(expiresAt) };
       const inputs = await attributeEvents(deps.users, principal, { events: [event], pathPrefix: () => '' });
       const [accepted] = await deps.writer.write(tenantId, inputs);

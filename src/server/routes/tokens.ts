@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { externalUserId } from '../../shared/api/common.js';
 import { createTokenRequestSchema, refreshTokenRequestSchema, type TokenPair } from '../../shared/api/tokens.js';
 import type { Database } from '../../shared/db/client.js';
 import { recordAudit } from '../../shared/repositories/audit.js';
@@ -17,6 +18,8 @@ export interface TokenRouteDeps {
   refreshTokens: RefreshTokenStore;
   users: UserDirectory;
   limits: RateLimits;
+  /** Ends revoked logins' access tokens and sockets on every node. */
+  sessions: { revoke(familyIds: string[]): Promise<void> };
 }
 
 const refreshFailures = {
@@ -26,11 +29,11 @@ const refreshFailures = {
   reused: 'refresh_token_reused',
 } as const;
 
-async function tokenPair(deps: TokenRouteDeps, user: Omit<UserProfile, 'displayName'>, refreshToken: string): Promise<TokenPair> {
-  const access = await deps.accessTokens.sign({ userId: user.id, tenantId: user.tenantId, role: user.role });
+async function tokenPair(deps: TokenRouteDeps, user: Omit<UserProfile, 'displayName'>, refresh: { token: string; familyId: string }): Promise<TokenPair> {
+  const access = await deps.accessTokens.sign({ userId: user.id, tenantId: user.tenantId, role: user.role, familyId: refresh.familyId });
   return {
     accessToken: access.token,
-    refreshToken,
+    refreshToken: refresh.token,
     expiresIn: access.expiresIn,
     user: { id: user.id, externalId: user.externalId, timezone: user.timezone, role: user.role },
   };
@@ -58,8 +61,8 @@ export function tokensRouter(deps: TokenRouteDeps): Router {
         target: `user:${user.id}`,
       });
     }
-    const refreshToken = await deps.refreshTokens.issue({ tenantId: user.tenantId, userId: user.id });
-    res.status(201).json(await tokenPair(deps, user, refreshToken));
+    const refresh = await deps.refreshTokens.issue({ tenantId: user.tenantId, userId: user.id });
+    res.status(201).json(await tokenPair(deps, user, refresh));
   });
 
   router.post('/api/v1/tokens/refresh', requireJson, async (req, res) => {
@@ -68,10 +71,34 @@ export function tokensRouter(deps: TokenRouteDeps): Router {
       consumeOrThrow(deps.limits.refresh, deps.limits.limits.refresh, familyId, res, 'Refresh'),
     );
     if (!outcome.ok) {
+      // Reuse means two parties hold the login: its access tokens and sockets end with it.
+      if (outcome.reason === 'reused' && outcome.familyId) await deps.sessions.revoke([outcome.familyId]);
       if (outcome.reason === 'invalid') await recordAuthFailure(deps.limits, req.ip ?? 'unknown', res);
       throw httpErrors.unauthorized(refreshFailures[outcome.reason], `Refresh token ${outcome.reason}`);
     }
-    res.status(200).json(await tokenPair(deps, outcome.user, outcome.token));
+    res.status(200).json(await tokenPair(deps, outcome.user, outcome));
+  });
+
+  // Sign-out: whoever holds a refresh token may end its login (as RFC 7009, an unknown token is no error).
+  router.post('/api/v1/tokens/revoke', requireJson, async (req, res) => {
+    const body = parseOrThrow(refreshTokenRequestSchema, req.body);
+    const familyId = await deps.refreshTokens.revokeFamilyOf(body.refreshToken);
+    if (familyId) await deps.sessions.revoke([familyId]);
+    else await recordAuthFailure(deps.limits, req.ip ?? 'unknown', res);
+    res.status(204).end();
+  });
+
+  // The tenant ends every login of one of its users (a stolen device, a banned account).
+  router.delete('/api/v1/users/:userId/sessions', authenticate(deps.verifiers, deps.limits), async (req, res) => {
+    const principal = principalOf(res);
+    if (principal.kind === 'user' && principal.role !== 'admin') throw httpErrors.forbidden('Only the API key or an admin may end sessions');
+    await consumeOrThrow(deps.limits.tenant, deps.limits.limits.tenant, principal.tenantId, res, 'Tenant');
+    const externalId = parseOrThrow(externalUserId, req.params.userId);
+    const user = await deps.users.findByExternalId(principal.tenantId, externalId);
+    if (!user) throw httpErrors.notFound(`No user "${externalId}"`);
+    const familyIds = await deps.refreshTokens.revokeUser({ tenantId: principal.tenantId, userId: user.id });
+    await deps.sessions.revoke(familyIds);
+    res.json({ revokedSessions: familyIds.length });
   });
 
   return router;

@@ -20,7 +20,8 @@ export class RefreshTokenStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(subject: RefreshSubject, familyId: string = randomUUID()): Promise<string> {
+  /** Starts a login: the first refresh token of a new family. */
+  async issue(subject: RefreshSubject, familyId: string = randomUUID()): Promise<{ token: string; familyId: string }> {
     const credential = issueCredential('refreshToken');
     await this.db.insert(refreshTokens).values({
       id: credential.id,
@@ -30,7 +31,30 @@ export class RefreshTokenStore {
       secretHash: credential.secretHash,
       expiresAt: new Date(Date.now() + this.ttlSeconds * 1000),
     });
-    return credential.token;
+    return { token: credential.token, familyId };
+  }
+
+  /** Revokes every live login of a user; returns the families revoked. */
+  async revokeUser(subject: RefreshSubject): Promise<string[]> {
+    const rows = await this.db
+      .update(refreshTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(refreshTokens.tenantId, subject.tenantId), eq(refreshTokens.userId, subject.userId), isNull(refreshTokens.revokedAt)))
+      .returning({ familyId: refreshTokens.familyId });
+    return [...new Set(rows.map((row) => row.familyId))];
+  }
+
+  /** Signs out the login a refresh token belongs to; `undefined` when the token is not one of ours. */
+  async revokeFamilyOf(token: string): Promise<string | undefined> {
+    const parsed = parseCredential('refreshToken', token);
+    if (!parsed) return undefined;
+    const [row] = await this.db.select().from(refreshTokens).where(eq(refreshTokens.id, parsed.id));
+    if (!row || !secretMatches(parsed.secret, row.secretHash)) return undefined;
+    await this.db
+      .update(refreshTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    return row.familyId;
   }
 
   /**

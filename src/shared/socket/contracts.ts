@@ -10,7 +10,7 @@ import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updat
  * Every client event carries an ack; every ack is `{ ok: true, ... }` or `{ ok: false, error }`.
  */
 
-export const socketErrorCodes = ['invalid_payload', 'unknown_event', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'internal'] as const;
+export const socketErrorCodes = ['invalid_payload', 'unknown_event', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'session_revoked', 'internal'] as const;
 export type SocketErrorCode = (typeof socketErrorCodes)[number];
 
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: SocketErrorCode; message: string } };
@@ -18,7 +18,11 @@ export type Ack<T extends object = object> = (response: AckResponse<T>) => void;
 
 /** Why a handshake was refused: the `data` of the client's `connect_error`. */
 export interface ConnectErrorData {
-  code: 'unauthorized' | 'token_expired';
+  /**
+   * `rate_limited`: this address failed authentication too often (the REST limit, shared);
+   * `too_many_sockets`: the user already holds SOCKET_MAX_PER_USER sockets (the newest is refused).
+   */
+  code: 'unauthorized' | 'token_expired' | 'session_revoked' | 'rate_limited' | 'too_many_sockets';
 }
 
 /** Rooms a client may ask for: `dashboard` (admins) and `stream:<name>` within its own tenant. */
@@ -30,8 +34,8 @@ export const trackRequestSchema = eventInputSchema;
 type UserUpdateEvents = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) => void };
 
 export interface ServerToClientEvents extends UserUpdateEvents {
-  /** The token expired without an `auth:refresh`; the server disconnects right after. */
-  'session:expired': (notice: { reason: 'token_expired' }) => void;
+  /** The token expired without an `auth:refresh`, or its login was revoked; the server disconnects right after. */
+  'session:expired': (notice: { reason: 'token_expired' | 'session_revoked' }) => void;
   /** A message published to a `stream:<name>` room the socket subscribed to. */
   'stream:message': (message: StreamMessage) => void;
   /** To the tenant's `dashboard` room, at most once per second; latest wins (dropped for a slow client). */
@@ -65,13 +69,19 @@ export interface ClientToServerEvents {
   sync: (request: z.input<typeof syncRequestSchema>, ack: Ack<SyncResult>) => void;
 }
 
-export type InterServerEvents = Record<string, never>;
+/** Between hub nodes, through the adapter. */
+export interface InterServerEvents {
+  /** These logins were revoked: every node ends their sockets. */
+  'session:revoked': (familyIds: string[]) => void;
+}
 
 /** What the hub knows about an authenticated socket; restored with it on connection-state recovery. */
 export interface SocketData {
   tenantId: string;
   userId: string;
   role: UserRole;
+  /** The login (refresh-token family) the socket's token belongs to. */
+  familyId: string;
   /** Epoch milliseconds at which the current access token expires. */
   expiresAt: number;
 }
@@ -82,4 +92,6 @@ export const rooms = {
   tenant: (tenantId: string) => `tenant:${tenantId}`,
   dashboard: (tenantId: string) => `tenant:${tenantId}:dashboard`,
   stream: (tenantId: string, name: string) => `tenant:${tenantId}:${name}`,
+  /** Every socket of one login, so revoking it disconnects them on every node. */
+  family: (familyId: string) => `family:${familyId}`,
 };
