@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import { inputGuard } from './middleware/input-guard.js';
 import { errorHandler, notFound } from './middleware/problems.js';
 import { requestContext } from './middleware/request-context.js';
 import type { ReadinessReport } from './readiness.js';
@@ -33,6 +34,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(cors({ origin: deps.config.CORS_ORIGINS, exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] }));
   app.use(operationsRouter({ checkReadiness: deps.checkReadiness, metrics: deps.metrics.registry }));
   app.use(express.json({ limit: MAX_BODY_BYTES }));
+  // Bounds nesting and refuses unstorable strings in the path, query and body before any route runs.
+  app.use(inputGuard);
   for (const router of deps.routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
