@@ -137,4 +137,14 @@ describe('group commit', () => {
     expect(await Promise.all(results)).toEqual([10, 20, 30]);
     expect(batches).toEqual([[1], [2, 3], [3]]);
   });
+
+  it('splits a failed batch between owners first, so the other owners commit after one retry', async () => {
+    // Owner: the tens digit. Owner 2's item 23 is bad.
+    const { commit, batches, releaseAll } = recordingCommit((items) => items.includes(23));
+    const group = new GroupCommit<number, number>({ commit, maxSize: 100, maxInFlight: 1, groupOf: (item) => String(Math.floor(item / 10)) });
+    const results = [0, 11, 21, 12, 22, 13, 23, 14, 15].map((item) => group.submit(item).catch(() => 'failed'));
+    await releaseAll();
+    expect(await Promise.all(results)).toEqual([0, 110, 210, 120, 220, 130, 'failed', 140, 150]);
+    expect(batches.slice(0, 4)).toEqual([[0], [11, 21, 12, 22, 13, 23, 14, 15], [11, 12, 13, 14, 15], [21, 22, 23]]);
+  });
 });

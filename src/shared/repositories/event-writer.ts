@@ -132,6 +132,8 @@ export class EventWriter {
     this.commits = new GroupCommit({
       commit: (writes) => this.commit(writes),
       sizeOf: (write) => write.events.length,
+      // A failed batch is split between tenants first: one tenant's bad write cannot bisect another's.
+      groupOf: (write) => write.tenantId,
       maxSize: maxEventsPerCommit,
       maxInFlight: maxCommitsInFlight,
       // One bad write (say, a tenant deleted meanwhile) must not fail its neighbours: the batch is retried in halves.
@@ -153,15 +155,11 @@ export class EventWriter {
    * the relays. Only when keys collide with committed events does a lookup follow.
    */
   private async commit(batch: Write[]): Promise<(AcceptedEvent[] | ItemFailure)[]> {
-    const resolvedUsers = await this.users.resolveIds(
-      this.sql,
-      batch.flatMap((write) =>
-        write.events.flatMap((event) => ('externalId' in event.user ? [{ tenantId: write.tenantId, externalId: event.user.externalId }] : [])),
-      ),
-    );
+    const failures = new Map<number, ItemFailure>();
+    const resolvedUsers = await this.resolveUsers(batch, failures);
     const rows = new Rows();
     const results = batch.map((write, writeIndex) =>
-      write.events.map((event) => {
+      failures.has(writeIndex) ? [] : write.events.map((event) => {
         const userId = 'id' in event.user ? event.user.id : (resolvedUsers.get(UserDirectory.key(write.tenantId, event.user.externalId)) as string);
         return rows.add(writeIndex, write.tenantId, userId, event);
       }),
@@ -191,7 +189,6 @@ export class EventWriter {
       )
       select id, null::int as failed_write from inserted
       union all select null, write::int from failed`;
-    const failures = new Map<number, ItemFailure>();
     for (const row of answer) if (row.failed_write !== null) failures.set(row.failed_write, new ItemFailure(new UnknownUserError()));
     const inserted = new Set(answer.flatMap((row) => (row.id === null ? [] : [row.id])));
     await rows.resolveExistingDuplicates(sql, inserted, failures);
@@ -199,6 +196,38 @@ export class EventWriter {
       const failure = failures.get(writeIndex);
       return failure ?? accepted.map((ref) => ref.result());
     });
+  }
+
+  /**
+   * Internal ids for the batch's external user ids, in one statement for all tenants. If that
+   * fails (say, one tenant was deleted meanwhile, so its new users cannot be created), each
+   * tenant is resolved on its own and only the writes of a tenant that fails again are sent
+   * back, to be committed alone: one tenant's failure does not fail or bisect the others'.
+   */
+  private async resolveUsers(batch: Write[], failures: Map<number, ItemFailure>): Promise<Map<string, string>> {
+    const pairsOf = (writes: Write[]) =>
+      writes.flatMap((write) =>
+        write.events.flatMap((event) => ('externalId' in event.user ? [{ tenantId: write.tenantId, externalId: event.user.externalId }] : [])),
+      );
+    try {
+      return await this.users.resolveIds(this.sql, pairsOf(batch));
+    } catch (error) {
+      const tenants = [...new Set(pairsOf(batch).map((pair) => pair.tenantId))];
+      if (tenants.length < 2) throw error;
+      const resolved = new Map<string, string>();
+      await Promise.all(
+        tenants.map(async (tenantId) => {
+          try {
+            for (const [key, id] of await this.users.resolveIds(this.sql, pairsOf(batch.filter((write) => write.tenantId === tenantId)))) resolved.set(key, id);
+          } catch (tenantError) {
+            batch.forEach((write, index) => {
+              if (write.tenantId === tenantId) failures.set(index, new ItemFailure(tenantError, true));
+            });
+          }
+        }),
+      );
+      return resolved;
+    }
   }
 }
 

@@ -23,6 +23,12 @@ export interface GroupCommitOptions<Item, Result> {
   maxInFlight: number;
   /** Retry commits (halves of failed batches) that may overlap, beside `maxInFlight` (default max(2, maxInFlight), so both halves go together). */
   maxRetriesInFlight?: number;
+  /**
+   * Whose an item is (say, its tenant): a failed batch of several owners is split between
+   * owners, never inside one, so a bad item's owner ends up alone and the others commit after
+   * one retry; a batch of one owner is split in the middle.
+   */
+  groupOf?: (item: Item) => string;
   /** Told when a batch of several items failed and is retried in two halves. */
   onBatchFailure?: (error: unknown, items: number) => void;
 }
@@ -100,6 +106,29 @@ export class GroupCommit<Item, Result> {
     return batch;
   }
 
+  /** Two halves of a failed batch: between owners (the boundary nearest the middle) when there are several. */
+  private halve(batch: Batch<Item, Result>): [Batch<Item, Result>, Batch<Item, Result>] {
+    const { groupOf } = this.options;
+    const half = Math.ceil(batch.length / 2);
+    if (!groupOf) return [batch.slice(0, half), batch.slice(half)];
+    const byGroup = new Map<string, Batch<Item, Result>>();
+    for (const pending of batch) {
+      const key = groupOf(pending.item);
+      const group = byGroup.get(key);
+      if (group) group.push(pending);
+      else byGroup.set(key, [pending]);
+    }
+    if (byGroup.size < 2) return [batch.slice(0, half), batch.slice(half)];
+    const ordered = [...byGroup.values()].flat();
+    let cut = 0;
+    let best = 0;
+    for (const group of [...byGroup.values()].slice(0, -1)) {
+      cut += group.length;
+      if (best === 0 || Math.abs(cut - half) < Math.abs(best - half)) best = cut;
+    }
+    return [ordered.slice(0, best), ordered.slice(best)];
+  }
+
   /** Commits one batch and settles its callers; never rejects. */
   private async run(batch: Batch<Item, Result>): Promise<void> {
     let results: (Result | ItemFailure)[];
@@ -111,8 +140,7 @@ export class GroupCommit<Item, Result> {
         return;
       }
       this.options.onBatchFailure?.(error, batch.length);
-      const half = Math.ceil(batch.length / 2);
-      this.retries.unshift(batch.slice(0, half), batch.slice(half));
+      this.retries.unshift(...this.halve(batch));
       return;
     }
     batch.forEach((pending, i) => {
