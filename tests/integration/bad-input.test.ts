@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { brotliCompressSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import express from 'express';
 import postgres from 'postgres';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/shared/api/problem.js';
 import { INPUT_MESSAGES, MAX_INPUT_DEPTH } from '../../src/shared/api/input-safety.js';
 import { createTenant } from '../../src/shared/repositories/tenants.js';
-import { errorHandler } from '../../src/server/middleware/problems.js';
+import { answerClientError, errorHandler } from '../../src/server/middleware/problems.js';
 import { apiRequest } from '../support/api-client.js';
 import { parseRawAnswer, rawRequest, rawSocket, type RawResponse } from '../support/raw-http.js';
 import { silentLogger } from '../support/silent-logger.js';
@@ -218,6 +219,28 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
       const answer = parseRawAnswer(await rawSocket(hub.url, `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`));
       expect(answer.status).toBe(431);
       expect((await apiRequest(hub.url, 'GET', '/healthz')).status).toBe(200);
+    });
+
+    it('answerClientError, as a server\'s clientError listener, answers what the parser refuses as problem+json', async () => {
+      const server = http.createServer((_req, res) => res.end('ok'));
+      server.on('clientError', answerClientError);
+      server.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        const cases: [string, number, string][] = [
+          [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`, 431, 'request_header_fields_too_large'],
+          ['FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'bad_request'],
+        ];
+        for (const [bytes, status, code] of cases) {
+          const answer = parseRawAnswer(await rawSocket(url, bytes, { end: true }));
+          expect(answer.status).toBe(status);
+          expect(answer.contentType).toBe('application/problem+json');
+          expect(JSON.parse(answer.body)).toMatchObject({ status, code });
+        }
+      } finally {
+        server.close();
+      }
     });
   });
 });

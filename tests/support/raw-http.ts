@@ -39,12 +39,17 @@ export function rawRequest(
   });
 }
 
-/** Writes `bytes` on a bare TCP connection and returns everything the server answers until it closes. */
-export function rawSocket(baseUrl: string, bytes: string | Buffer, timeoutMs = 5_000): Promise<string> {
+/**
+ * Writes `bytes` on a bare TCP connection and returns everything the server answers until it
+ * closes. With `end`, the write side is closed after the bytes, so an incomplete request ends
+ * (the server closes) instead of waiting for more.
+ */
+export function rawSocket(baseUrl: string, bytes: string | Buffer, options: { timeoutMs?: number; end?: boolean } = {}): Promise<string> {
+  const { timeoutMs = 5_000, end = false } = options;
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    // Written, not ended: the server closes once it has answered (send `Connection: close` for a request it accepts).
-    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    // Without `end`, the server closes once it has answered (send `Connection: close` for a request it accepts).
+    const socket = net.connect(Number(url.port), url.hostname, () => (end ? socket.end(bytes) : socket.write(bytes)));
     const chunks: Buffer[] = [];
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error('no answer before the timeout')));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
