@@ -12,6 +12,7 @@ import { UserDirectory } from '../shared/repositories/users.js';
 import type { AppContext } from '../shared/runtime/context.js';
 import { resolveBoxSecret, resolveJwtSecret } from '../shared/runtime/secrets.js';
 import { createApp } from './app.js';
+import { requeuedCounterKey } from '../shared/queues/reconciliation.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { createMetrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
@@ -85,7 +86,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
     docsRouter(),
   ];
-  const metrics = createMetrics({ queues: context.queues, sql, connectedSockets: () => io.engine.clientsCount });
+  const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
   // `/socket.io/` requests itself and hands every other request on, so Express never touches a
   // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).

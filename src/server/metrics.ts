@@ -1,12 +1,13 @@
 import client from 'prom-client';
 import type { RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
 import type { Sql } from '../shared/db/client.js';
 import type { JobQueues } from '../shared/queues/producer.js';
 
 const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
 /** One registry per hub instance, so several hubs in one process (tests) do not collide. */
-export function createMetrics(deps: { queues: JobQueues; sql: Sql; connectedSockets: () => number }) {
+export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis; requeuedCounterKey: string; connectedSockets: () => number }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
 
@@ -42,13 +43,35 @@ export function createMetrics(deps: { queues: JobQueues; sql: Sql; connectedSock
     },
   });
 
-  new client.Gauge({
+  const backlog = new client.Gauge({
     name: 'pulse_outbox_backlog',
-    help: 'Accepted events not yet relayed to the engagement queue (grows while Redis is unreachable)',
+    help: 'Accepted events not yet applied by the engine, by stage: unrelayed (not yet queued: grows while Redis is unreachable) or relayed',
+    labelNames: ['stage'] as const,
     registers: [registry],
     async collect() {
-      const [row] = await deps.sql<{ backlog: number }[]>`select count(*)::int as backlog from outbox`;
-      this.set(row?.backlog ?? 0);
+      const [row] = await deps.sql<{ unrelayed: number; relayed: number }[]>`
+        select count(*) filter (where relayed_at is null)::int as unrelayed, count(*) filter (where relayed_at is not null)::int as relayed from outbox`;
+      backlog.set({ stage: 'unrelayed' }, row?.unrelayed ?? 0);
+      backlog.set({ stage: 'relayed' }, row?.relayed ?? 0);
+    },
+  });
+
+  new client.Gauge({
+    name: 'pulse_pending_pushes',
+    help: 'Users whose stored updates are not yet confirmed as handed to the hubs (the reconciler pushes them again when overdue)',
+    registers: [registry],
+    async collect() {
+      const [row] = await deps.sql<{ pending: number }[]>`select count(*)::int as pending from pending_pushes`;
+      this.set(row?.pending ?? 0);
+    },
+  });
+
+  new client.Gauge({
+    name: 'pulse_outbox_requeued_total',
+    help: 'Accepted events handed to the engine again because Redis had lost their jobs (all workers, since Redis last lost its data)',
+    registers: [registry],
+    async collect() {
+      this.set(Number((await deps.redis.get(deps.requeuedCounterKey)) ?? 0));
     },
   });
 

@@ -66,6 +66,12 @@ export const configSchema = z.object({
 
   /** How long per-user updates stay available to `sync`; a client further behind reloads its snapshot. */
   USER_UPDATES_RETENTION_DAYS: positiveInt.default(7),
+  /** How often each worker compares Postgres with Redis, handing over again what Redis lost. */
+  RECONCILE_INTERVAL_MS: positiveInt.default(5_000),
+  /** An event relayed this long ago and still not applied is checked: re-queued if Redis lost its job. */
+  OUTBOX_REDELIVER_AFTER_SECONDS: positiveInt.default(60),
+  /** Stored updates not confirmed as handed to the hubs after this long are pushed again. */
+  PUSH_REDELIVER_AFTER_SECONDS: positiveInt.default(10),
   /** How often the daily-mission sweep assigns missions to recently active users whose local day began. */
   MISSION_SWEEP_MINUTES: positiveInt.default(15),
   /** Client events a socket may send: sustained per second, and short bursts. */

@@ -30,9 +30,9 @@ const OUTBOX_CHANNEL = 'pulse_outbox';
 const MAX_BACKOFF_MS = 5_000;
 
 /**
- * Moves outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
- * several relays (one per worker process) share the work, and deleted by a transaction that
- * commits only after BullMQ accepted them. If Redis is down the transaction rolls back, the rows
+ * Hands outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * several relays (one per worker process) share the work, and stamped relayed by a transaction
+ * that commits only after BullMQ accepted them. If Redis is down the transaction rolls back, the rows
  * stay, and the relay retries with backoff: ingestion keeps answering 202 and the backlog flows
  * once Redis is back. Job id = event id, so a retry after a crash between enqueue and commit adds nothing new.
  */
@@ -103,13 +103,14 @@ export class OutboxRelay {
   /** Relays one batch; resolves to the number of rows moved. */
   async relayBatch(): Promise<number> {
     return this.options.sql.begin(async (tx) => {
-      // Claimed and deleted in one statement; the rows come back if the enqueue below fails and the transaction rolls
-      // back. The delete goes by tuple id: by key, its plan read the whole table, which grows with the dead rows every
-      // relay leaves until vacuum (0.6 ms per batch on a 2.6 MB outbox of 1,000 live rows, pg_stat_statements).
+      // Claimed and stamped in one statement; the stamps go if the enqueue below fails and the transaction rolls back.
+      // The rows themselves stay until the engine applies their events (it deletes them with the processed marker), so
+      // a job that Redis loses is found again by the reconciler. The update goes by tuple id: by key, its plan read the
+      // whole table, which grows with dead rows until vacuum (0.6 ms per batch on a 2.6 MB outbox, pg_stat_statements).
       const rows = (
         await tx<OutboxRow[]>`
-          delete from outbox where ctid = any(array(
-            select ctid from outbox order by id limit ${this.batchSize} for update skip locked))
+          update outbox set relayed_at = now() where ctid = any(array(
+            select ctid from outbox where relayed_at is null order by id limit ${this.batchSize} for update skip locked))
           returning id, event_id, tenant_id, user_id, type, occurred_at, value`
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { jobDefinitions, jobsOfQueue, queueNames, type JobName, type QueueName } from '../shared/queues/contracts.js';
 import { createRedis } from '../shared/redis.js';
+import { stalledJobOptions } from '../shared/queues/worker-options.js';
 import { errorFields, withLogContext, type Logger } from '../shared/logger.js';
 import type { HandlerRegistry } from './registry.js';
 
@@ -56,6 +57,7 @@ export function startWorkerPool(options: {
         connection,
         prefix,
         concurrency: workerConcurrency[queue],
+        ...stalledJobOptions,
       });
       worker.on('failed', (job, error) =>
         logger.warn('job failed', { queue, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, ...errorFields(error) }),

@@ -2,6 +2,7 @@ import type { AppContext } from '../shared/runtime/context.js';
 import { RulesCache } from '../shared/repositories/engine-rules.js';
 import { Leaderboards } from '../shared/repositories/leaderboards.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { Reconciler } from './reconciler.js';
 import { createBackupHandler } from './processors/db-backup.js';
 import { createEngagementHandler } from './processors/engagement-event.js';
 import { createMissionSweepHandler } from './processors/missions-sweep.js';
@@ -46,6 +47,9 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
   await relay.start();
   // Registered after the pool so it stops first: no new jobs are enqueued while workers drain.
   lifecycle.defer('outbox relay', () => relay.stop());
+  const reconciler = new Reconciler({ sql: context.database.sql, redis: context.redis, queues: context.queues, rules, logger, config });
+  await reconciler.start();
+  lifecycle.defer('reconciler', () => reconciler.stop());
   logger.info('workers started', { queues: pool.workers.map((worker) => worker.name) });
   return pool;
 }

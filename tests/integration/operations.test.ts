@@ -36,7 +36,9 @@ describe('operations endpoints', () => {
     expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
     expect(text).toContain('socketio_connected_sockets 0');
     expect(text).toContain('bullmq_queue_jobs{queue="maintenance",state="delayed"} 1');
-    expect(text).toMatch(/^pulse_outbox_backlog 0$/m);
+    expect(text).toMatch(/^pulse_outbox_backlog\{stage="unrelayed"\} 0$/m);
+    expect(text).toMatch(/^pulse_pending_pushes 0$/m);
+    expect(text).toMatch(/^pulse_outbox_requeued_total 0$/m);
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {

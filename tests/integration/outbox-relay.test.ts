@@ -38,7 +38,7 @@ describe('outbox relay', () => {
     return eventId;
   };
 
-  it('relays a batch in outbox order and leaves the outbox empty', async () => {
+  it('relays a batch in outbox order, stamping the rows relayed (they stay until the engine applies them)', async () => {
     const engagement = queues.get('engagement');
     await engagement.obliterate({ force: true });
     const inserted: string[] = [];
@@ -47,7 +47,9 @@ describe('outbox relay', () => {
     expect(await relay.relayBatch()).toBe(20);
     const waiting = await engagement.getJobs(['waiting'], 0, -1, true);
     expect(waiting.map((job) => job.id)).toEqual(inserted);
-    expect(await sql`select 1 from outbox`).toHaveLength(0);
+    expect(await sql`select 1 from outbox where relayed_at is null`).toHaveLength(0);
+    expect(await sql`select 1 from outbox where relayed_at is not null`).toHaveLength(20);
+    expect(await relay.relayBatch()).toBe(0);
   });
 
   it('stops at once when asked while relaying a batch', async () => {

@@ -4,6 +4,7 @@ import { createRedis } from '../../shared/redis.js';
 import { errorFields, type Logger } from '../../shared/logger.js';
 import { rooms } from '../../shared/socket/contracts.js';
 import type { PulseServer } from './types.js';
+import { stalledJobOptions } from '../../shared/queues/worker-options.js';
 
 /**
  * Workers reach clients only through the `realtime` queue: whichever hub node takes a job emits
@@ -23,7 +24,7 @@ export function startRealtimeDelivery(options: { io: PulseServer; redisUrl: stri
       }
       return Promise.resolve();
     },
-    { connection, prefix: options.prefix, concurrency: 64 },
+    { connection, prefix: options.prefix, concurrency: 64, ...stalledJobOptions },
   );
   worker.on('error', (error) => logger.error('realtime delivery error', errorFields(error)));
   return {

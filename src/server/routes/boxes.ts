@@ -51,7 +51,7 @@ export function boxesRouter(deps: BoxRouteDeps): Router {
         res.json(outcome.box);
         return;
       case 'opened':
-        await deliverUpdates(deps.queues, [{ tenantId: principal.tenantId, userId: principal.userId, updates: outcome.updates }]);
+        await deliverUpdates(deps, [{ tenantId: principal.tenantId, userId: principal.userId, updates: outcome.updates }]);
         res.status(201).json(outcome.box);
     }
   });

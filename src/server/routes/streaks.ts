@@ -63,7 +63,7 @@ export function streaksRouter(deps: StreakRouteDeps): Router {
       });
       throw httpErrors.validation(errors, 'Only days the user has lived through can be repaired');
     }
-    await deliverUpdates(deps.queues, [{ tenantId: principal.tenantId, userId: user.id, updates: outcome.updates }]);
+    await deliverUpdates(deps, [{ tenantId: principal.tenantId, userId: user.id, updates: outcome.updates }]);
     await scheduleAtRiskChecks(deps.queues, [{ tenantId: principal.tenantId, userId: user.id, checks: outcome.atRisk }]);
     res.json(outcome.repair);
   });

@@ -120,16 +120,48 @@ export const events = pgTable(
  * Transactional outbox: written with each new event, drained to the `engagement` queue by the relay.
  * It carries what the engine reads of the event, so the engine never looks the event up again.
  */
-export const outbox = pgTable('outbox', {
-  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  eventId: uuid('event_id').notNull(),
-  tenantId: uuid('tenant_id').notNull(),
-  userId: uuid('user_id').notNull(),
-  type: text('type').notNull(),
-  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
-  value: doublePrecision('value'),
-  createdAt: createdAt(),
-});
+/**
+ * Accepted events not yet applied. The relay stamps `relayed_at` when it hands a row to the
+ * queue; the engine deletes the row in the transaction that writes the event's processed marker.
+ * A row relayed long ago and still here lost its job (Redis lost its data): the reconciler
+ * hands it over again.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid('event_id').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    type: text('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    value: doublePrecision('value'),
+    createdAt: createdAt(),
+    relayedAt: timestamp('relayed_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('outbox_event_id_idx').on(table.eventId),
+    index('outbox_unrelayed_idx').on(table.id).where(sql`${table.relayedAt} is null`),
+    index('outbox_relayed_at_idx').on(table.relayedAt).where(sql`${table.relayedAt} is not null`),
+  ],
+);
+
+/**
+ * Stored user updates (seq `from_seq`..`to_seq` of a user) not yet handed to the hubs: written in
+ * the transaction that stores them, deleted once the `realtime` job is queued. A row left behind
+ * (a worker died between the two) is pushed again by the reconciler; clients drop seqs they have.
+ */
+export const pendingPushes = pgTable(
+  'pending_pushes',
+  {
+    userId: uuid('user_id').notNull(),
+    toSeq: bigint('to_seq', { mode: 'number' }).notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.toSeq] }), index('pending_pushes_created_at_idx').on(table.createdAt)],
+);
 
 export const auditLog = pgTable(
   'audit_log',

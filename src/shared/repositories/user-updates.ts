@@ -15,7 +15,9 @@ export interface UpdatesOfUser {
 /**
  * Appends updates for several users inside the caller's transaction, in one statement. Each
  * user's seq counter is bumped under its row lock, so concurrent writers for one user serialise
- * and a rolled back transaction leaves no gap. Answers each user's stored updates, in order.
+ * and a rolled back transaction leaves no gap. The same statement records the new seqs as a
+ * pending push (see `pendingPushes`), so they reach the hubs even if this process dies before
+ * handing them over. Answers each user's stored updates, in order.
  */
 export async function appendUpdates(tx: Transaction, batches: readonly UpdatesOfUser[]): Promise<UserUpdate[][]> {
   const rows = batches.flatMap((batch, index) => batch.updates.map((update) => ({ index, batch, update })));
@@ -37,6 +39,9 @@ export async function appendUpdates(tx: Transaction, batches: readonly UpdatesOf
       insert into user_updates (user_id, seq, tenant_id, type, payload, created_at)
       select i.user_id, b.base + row_number() over (partition by i.user_id order by i.ord), i.tenant_id, i.type, i.payload::jsonb, b.at
       from input i join bumped b on b.id = i.user_id
+    ), pending as (
+      insert into pending_pushes (user_id, to_seq, from_seq, tenant_id)
+      select b.id, b.base + c.n, b.base + 1, c.tenant_id from bumped b join counts c on c.user_id = b.id
     )
     select id, base, at from bumped`;
   const byUser = new Map(bumped.map((row) => [row.id, { next: Number(row.base) + 1, at: new Date(row.at).toISOString() }]));
@@ -83,4 +88,36 @@ export async function pruneUserUpdates(sql: Sql, retentionDays: number): Promise
     removed += result.count;
     if (result.count < 10_000) return removed;
   }
+}
+
+/** Pushes handed over: their pending records go. */
+export async function confirmPushes(sql: Sql, pushed: readonly { userId: string; toSeq: number }[]): Promise<void> {
+  if (pushed.length === 0) return;
+  await sql`
+    delete from pending_pushes p
+    using unnest(${sql.array(pushed.map((push) => push.userId), pgArrayType.uuid)}::uuid[], ${sql.array(pushed.map((push) => push.toSeq), pgArrayType.int8)}::bigint[]) as d(user_id, to_seq)
+    where p.user_id = d.user_id and p.to_seq = d.to_seq`;
+}
+
+/**
+ * Pushes recorded more than `olderThanSeconds` ago and never confirmed, with their stored
+ * updates: taken (and deleted) inside `tx`, so they come back if handing them over fails.
+ */
+export async function takeOverduePushes(tx: Transaction, olderThanSeconds: number, limit: number): Promise<{ tenantId: string; userId: string; updates: UserUpdate[] }[]> {
+  const rows = await tx<{ user_id: string; tenant_id: string; seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }[]>`
+    with due as (
+      delete from pending_pushes where ctid = any(array(
+        select ctid from pending_pushes where created_at < now() - make_interval(secs => ${olderThanSeconds})
+        order by created_at limit ${limit} for update skip locked))
+      returning user_id, tenant_id, from_seq, to_seq)
+    select d.user_id, d.tenant_id, u.seq, u.type, u.payload, u.created_at
+    from due d join user_updates u on u.user_id = d.user_id and u.seq between d.from_seq and d.to_seq
+    order by d.user_id, u.seq`;
+  const byUser = new Map<string, { tenantId: string; userId: string; updates: UserUpdate[] }>();
+  for (const row of rows) {
+    const entry = byUser.get(row.user_id) ?? { tenantId: row.tenant_id, userId: row.user_id, updates: [] };
+    entry.updates.push({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } } as UserUpdate);
+    byUser.set(row.user_id, entry);
+  }
+  return [...byUser.values()];
 }

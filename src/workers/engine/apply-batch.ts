@@ -101,6 +101,9 @@ async function claimEvents(tx: Transaction, jobs: readonly CarriedEngagementJob[
           ${tx.array(firstJobs.map(({ job }) => job.userId), pgArrayType.uuid)}::uuid[],
           ${tx.array(firstJobs.map(({ job }) => job.event.occurredAt), pgArrayType.text)}::timestamptz[]) as t(event_id, user_id, at)),
       fresh as (insert into processed_events (event_id) select event_id from input on conflict do nothing returning event_id),
+      applied as (
+        -- The event leaves the outbox with its marker: the outbox holds exactly what is accepted and not yet applied.
+        delete from outbox where event_id = any(${tx.array(firstJobs.map(({ job }) => job.eventId), pgArrayType.uuid)}::uuid[])),
       active as (
         update users u set last_active_at = latest.at
         from (select i.user_id, max(i.at) as at from input i join fresh f on f.event_id = i.event_id group by i.user_id) latest

@@ -30,8 +30,9 @@ export interface EngagementHandler extends JobHandler<'engagement.event'> {
  * Applies ingested events. Jobs that arrive while a commit is in flight are applied together in
  * the next one (group commit: under load the round trips of a transaction are shared by many
  * events; a lone event still goes at once). After the commit, the updates are handed to the hubs
- * for live delivery and the leaderboards get their new scores; if that hand-off fails, the stored
- * updates still reach the clients through `sync` and the leaderboards are rebuilt from Postgres.
+ * for live delivery and the leaderboards get their new scores; if that hand-off fails (or the
+ * process dies first), the updates' pending pushes are pushed by the reconciler, and the
+ * leaderboards are rebuilt from Postgres.
  */
 export function createEngagementHandler(deps: EngagementDeps): EngagementHandler {
   const handOffs = new Set<Promise<void>>();
@@ -82,7 +83,7 @@ async function handOff(deps: EngagementDeps, atRiskScheduler: AtRiskScheduler, j
   if (applied.length === 0) return;
   await Promise.all([
     deliverUpdates(
-      deps.queues,
+      deps,
       applied.map(({ tenantId, userId, updates }) => ({ tenantId, userId, updates })),
     ),
     deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard)),

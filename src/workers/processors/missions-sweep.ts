@@ -78,6 +78,6 @@ async function sweepUser(deps: MissionSweepDeps, user: SweepUser, at: Date): Pro
     }
     return updates;
   });
-  await deliverUpdates(deps.queues, [{ tenantId: user.tenant_id, userId: user.id, updates: delivered }]);
+  await deliverUpdates(deps, [{ tenantId: user.tenant_id, userId: user.id, updates: delivered }]);
   return assigned;
 }

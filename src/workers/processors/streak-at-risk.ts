@@ -24,6 +24,9 @@ export function createStreakAtRiskHandler(deps: { sql: Sql; queues: JobQueues })
     name: 'streak.at-risk',
     async handle({ tenantId, userId, streakKey, day }) {
       const updates = await deps.sql.begin(async (tx) => {
+        // The user's row first, as the engine locks it (users, then their streaks): taking the
+        // streak first and the user's row later (appending the update) deadlocked with the engine.
+        await tx`select 1 from users where id = ${userId} for no key update`;
         const [row] = await tx<StreakCheckRow[]>`
           select s.current, s.longest, s.freezes, s.last_day, s.run_start, u.timezone
           from streaks s join users u on u.id = s.user_id
@@ -33,7 +36,7 @@ export function createStreakAtRiskHandler(deps: { sql: Sql; queues: JobQueues })
         if (!view.atRisk) return [];
         return appendUserUpdates(tx, tenantId, userId, [{ event: 'streak:at_risk', payload: { key: streakKey, current: view.current, day, freezes: view.freezes } }]);
       });
-      await deliverUpdates(deps.queues, [{ tenantId, userId, updates }]);
+      await deliverUpdates(deps, [{ tenantId, userId, updates }]);
       return { warned: updates.length > 0 };
     },
   };
