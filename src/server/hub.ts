@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
@@ -33,6 +34,9 @@ import { SessionGuard } from './realtime/sessions.js';
 import { UserSocketQuota } from './realtime/socket-quota.js';
 import { RevokedFamilies } from './auth/revoked-families.js';
 import type { PulseServer } from './realtime/types.js';
+
+/** How long shutdown leaves Socket.IO to save closing sockets' sessions before the adapter's Redis goes. */
+const SESSION_SAVE_GRACE_MS = 200;
 
 export interface Hub {
   server: http.Server;
@@ -72,7 +76,12 @@ export async function startHub(context: AppContext): Promise<Hub> {
   const writer = new EventWriter(sql, users, logger);
 
   const adapterRedis = createRedis(context.redisUrl, 'adapter', logger, 'hub:socket.io-adapter');
-  lifecycle.defer('socket.io adapter redis', async () => void (await adapterRedis.quit()));
+  lifecycle.defer('socket.io adapter redis', async () => {
+    // Closing Socket.IO saves each socket's recovery session through this connection, some of
+    // them (long-polling clients) a moment after close() returned: let those writes go first.
+    await sleep(SESSION_SAVE_GRACE_MS);
+    await adapterRedis.quit();
+  });
   const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql, limits, quota, sessions });
   const rules = new RulesCache(sql);
   const routers = [
