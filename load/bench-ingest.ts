@@ -7,13 +7,14 @@ import postgres from 'postgres';
 import type { IngestResponse } from '../src/shared/api/events.js';
 import { parseConfig } from '../src/shared/config.js';
 import { startBareServer } from './lib/bare-server.js';
-import { runCannon, summarizeLoad, type CannonRequest, type LoadSummary } from './lib/cannon.js';
+import { formatLoadTable, runCannon, summarizeLoad, type CannonRequest, type LoadSummary } from './lib/cannon.js';
 import { repoRoot, sleep } from './lib/child-process.js';
 import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
 import { startHub, type HubProcess } from './lib/hub-process.js';
+import { formatPoisonReport, runPoisonScenario, type PoisonResults } from './lib/ingest-poison.js';
 import { fetchMetrics } from './lib/prom-metrics.js';
 import { formatCpuUsage, measureCpu, procAvailable, withChildren, type CpuUsage, type ProcessGroup } from './lib/proc-cpu.js';
-import { formatNumber, formatTable, verdict } from './lib/table.js';
+import { formatNumber, verdict } from './lib/table.js';
 
 /**
  * `npm run bench:ingest`: POST /api/v1/events (one authenticated event per request, each with its
@@ -32,6 +33,9 @@ const usage = `Usage: npm run bench:ingest -- [options]
   --role <split|all|hub> \`split\`: a hub process and a worker process (outbox relay, engine), the
                         production shape; \`all\`: both roles in one process; \`hub\`: no worker at all
                         (BENCH_HUB_ROLE, default split)
+  --poison-rps <n>      then the poisoning-tenant scenario: tenant B alone, then B while tenant A sends n bad
+                        requests/s, alternating, ending alone; --duration each (BENCH_POISON_RPS, default 55; 0 skips it)
+  --poison-rounds <n>   poisoned phases in that scenario (BENCH_POISON_ROUNDS, default 3)
   --cpu-prof            profile the hub and print where its CPU time goes (BENCH_CPU_PROF=1)
   --out <file>          results JSON (default load/results/ingest.json, ingest-cpu-prof.json with --cpu-prof)
   -h, --help`;
@@ -56,6 +60,8 @@ interface Settings {
   databaseUrl?: string;
   redisUrl?: string;
   role: 'split' | 'all' | 'hub';
+  poisonRps: number;
+  poisonRounds: number;
   cpuProfile: boolean;
   out: string;
 }
@@ -69,6 +75,8 @@ function parseSettings(): Settings {
       'database-url': { type: 'string' },
       'redis-url': { type: 'string' },
       role: { type: 'string' },
+      'poison-rps': { type: 'string' },
+      'poison-rounds': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -95,6 +103,8 @@ function parseSettings(): Settings {
     databaseUrl: values['database-url'] ?? (env.BENCH_DATABASE_URL || undefined),
     redisUrl: values['redis-url'] ?? (env.BENCH_REDIS_URL || undefined),
     role,
+    poisonRps: number('--poison-rps', values['poison-rps'] ?? env.BENCH_POISON_RPS, 55, 0, 10_000),
+    poisonRounds: Math.round(number('--poison-rounds', values['poison-rounds'] ?? env.BENCH_POISON_ROUNDS, 3, 1, 20)),
     cpuProfile,
     out: path.resolve(values.out ?? path.join(repoRoot, 'load', 'results', cpuProfile ? 'ingest-cpu-prof.json' : 'ingest.json')),
   };
@@ -342,7 +352,7 @@ async function main(): Promise<number> {
   });
   // Everything below is bounded: start-up, two loads, the check and shutdown. Past the budget the
   // run is aborted (which stops the hub cleanly); if even that hangs, the process exits anyway.
-  const budgetMs = (2 * (settings.warmupSeconds + settings.durationSeconds) + 240) * 1000;
+  const budgetMs = (2 * (settings.warmupSeconds + settings.durationSeconds) + (settings.poisonRps > 0 ? (2 * settings.poisonRounds + 1) * settings.durationSeconds + 60 : 0) + 240) * 1000;
   setTimeout(() => controller.abort(new Error(`the benchmark exceeded its ${budgetMs / 1000} s budget`)), budgetMs).unref();
   signal.addEventListener('abort', () => setTimeout(() => exitNow(1), 90_000).unref(), { once: true });
 
@@ -392,6 +402,7 @@ async function main(): Promise<number> {
   let profile: ProfileSummary | undefined;
   let postgresActivity: PostgresActivity | undefined;
   let eventLoopLag: EventLoopLag | undefined;
+  let poison: PoisonResults | undefined;
   // SIGTERM alone is enough: the hub drains and stops its own Postgres and Redis even after we are gone.
   const askHubToStop = () => {
     try {
@@ -418,6 +429,16 @@ async function main(): Promise<number> {
       ];
       return async () => void (await Promise.all(stops.map((stop) => stop())));
     });
+    if (settings.poisonRps > 0) {
+      // Tenant B is the same stream, so the check below also holds every 202 given under poisoning.
+      poison = await runPoisonScenario(
+        hub,
+        hubStream.requests(),
+        { rps: settings.poisonRps, rounds: settings.poisonRounds, durationSeconds: settings.durationSeconds, connections: settings.connections },
+        signal,
+        progress,
+      );
+    }
     progress('checking Postgres against the 202 responses');
     stored = await checkStored(hub, hubStream, signal);
   } finally {
@@ -441,24 +462,10 @@ async function main(): Promise<number> {
 
   console.log('');
   console.log(
-    formatTable(
-      [
-        { header: 'target', align: 'left' },
-        { header: 'req/s' },
-        { header: 'p50 ms' },
-        { header: 'p99 ms' },
-        { header: 'p99.9 ms' },
-        { header: 'max ms' },
-        { header: 'requests' },
-        { header: 'non-2xx' },
-        { header: 'errors' },
-        { header: 'status codes', align: 'left' },
-      ],
-      [
-        ['bare node:http', ...row(bareSummary)],
-        [`hub ${INGEST_PATH}`, ...row(hubSummary)],
-      ],
-    ),
+    formatLoadTable('target', [
+      ['bare node:http', bareSummary],
+      [`hub ${INGEST_PATH}`, hubSummary],
+    ]),
   );
   console.log('');
   console.log(`ratio hub/bare req/s: ${ratio.toFixed(3)}  (target ≥ ${GOALS.ratio.toFixed(2)}: ${verdict(ratioPass)})`);
@@ -469,7 +476,7 @@ async function main(): Promise<number> {
       `committed for the ${formatNumber(stored.sentWithoutAnswer)} requests still in flight when autocannon closed its connections; ` +
       `202s flagged duplicate: ${stored.duplicates})`,
   );
-  console.log(`  (both count the warm-up too: ${formatNumber(hubStream.sent)} hub requests sent in all)`);
+  console.log(`  (both count the warm-up${poison ? ' and the poisoning scenario' : ''} too: ${formatNumber(hubStream.sent)} hub requests sent in all)`);
   if (hubStream.otherAnswers.length > 0) {
     console.log('First non-202 answers from the hub:');
     for (const answer of hubStream.otherAnswers) console.log(`  ${answer.status} ${answer.body}`);
@@ -495,6 +502,7 @@ async function main(): Promise<number> {
     console.log(`\n${formatCpuUsage('CPU during the hub run', hubRun.cpu)}`);
   }
   if (profile) console.log(`\n${formatProfileSummary(profile, { root: repoRoot })}`);
+  if (poison) console.log(`\n${formatPoisonReport(poison)}`);
 
   const results = {
     benchmark: 'ingest',
@@ -520,6 +528,7 @@ async function main(): Promise<number> {
     postgres: postgresActivity ?? null,
     hubEventLoopLag: eventLoopLag ?? null,
     hubProblems: hub.problems.length,
+    poison: poison ?? null,
     ...(profile
       ? {
           profile: {
@@ -541,23 +550,6 @@ async function main(): Promise<number> {
   const shown = path.relative(process.cwd(), settings.out);
   console.log(`\nResults written to ${shown.startsWith('..') ? settings.out : shown}`);
   return stored.pass ? 0 : 1;
-}
-
-function row(summary: LoadSummary): (string | number)[] {
-  const codes = Object.entries(summary.statusCodes)
-    .map(([code, count]) => `${code}×${formatNumber(count)}`)
-    .join(' ');
-  return [
-    formatNumber(summary.requestsPerSecond.average, 0),
-    summary.latencyMs.p50,
-    summary.latencyMs.p99,
-    summary.latencyMs.p99_9,
-    summary.latencyMs.max,
-    summary.requests.completed,
-    summary.non2xx,
-    summary.errors,
-    codes,
-  ];
 }
 
 try {

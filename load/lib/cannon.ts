@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { formatNumber, formatTable } from './table.js';
 
 /** autocannon as a promise that an AbortSignal can cut short, and the figures every benchmark reports. */
 
@@ -49,4 +50,36 @@ export function summarizeLoad(result: autocannon.Result): LoadSummary {
     errors: result.errors,
     timeouts: result.timeouts,
   };
+}
+
+/** Load summaries as a table: one row per labelled run, first column `label`. */
+export function formatLoadTable(label: string, runs: readonly (readonly [string, LoadSummary])[]): string {
+  return formatTable(
+    [
+      { header: label, align: 'left' },
+      { header: 'req/s' },
+      { header: 'p50 ms' },
+      { header: 'p99 ms' },
+      { header: 'p99.9 ms' },
+      { header: 'max ms' },
+      { header: 'requests' },
+      { header: 'non-2xx' },
+      { header: 'errors' },
+      { header: 'status codes', align: 'left' },
+    ],
+    runs.map(([name, summary]) => [
+      name,
+      formatNumber(summary.requestsPerSecond.average, 0),
+      summary.latencyMs.p50,
+      summary.latencyMs.p99,
+      summary.latencyMs.p99_9,
+      summary.latencyMs.max,
+      summary.requests.completed,
+      summary.non2xx,
+      summary.errors,
+      Object.entries(summary.statusCodes)
+        .map(([code, count]) => `${code}×${formatNumber(count)}`)
+        .join(' '),
+    ]),
+  );
 }

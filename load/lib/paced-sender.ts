@@ -17,6 +17,10 @@ export interface PacedOptions {
   seconds: number;
   /** The body of request `index`, built just before it is sent. */
   body: (index: number) => string;
+  /** Headers of request `index` on top of `headers` (say, a different caller's token). */
+  headersFor?: (index: number) => Record<string, string>;
+  /** Told of each answer (status 0: no answer). */
+  onAnswer?: (index: number, status: number) => void;
   maxInFlight?: number;
   signal?: AbortSignal;
 }
@@ -65,18 +69,21 @@ export async function sendAtRate(options: PacedOptions): Promise<PacedResult> {
     const body = options.body(index);
     const started = performance.now();
     inFlight += 1;
-    const request = http.request(options.url, { method: 'POST', agent, headers: { ...options.headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+    const headers = { ...options.headers, ...options.headersFor?.(index), 'content-length': Buffer.byteLength(body) };
+    const request = http.request(options.url, { method: 'POST', agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
         answerLatency.add(performance.now() - started);
         if (response.statusCode === 202) accepted += 1;
         else refuse(response.statusCode ?? 0, Buffer.concat(chunks).toString());
+        options.onAnswer?.(index, response.statusCode ?? 0);
         settle();
       });
     });
     request.on('error', (error) => {
       refuse(0, error.message);
+      options.onAnswer?.(index, 0);
       settle();
     });
     request.end(body);
