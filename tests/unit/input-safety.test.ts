@@ -19,35 +19,43 @@ function nestedArray(depth: number): unknown {
   return value;
 }
 
+type Found = { path: string; message: string } | undefined;
+
 /**
- * The reference the walker is checked against: the obvious recursive definition, in document
- * order, keys of an object before anything under them. Only run on shallow values.
+ * The reference the walker is checked against: the obvious recursive definitions, in document
+ * order, keys of an object before anything under them; too deep nesting anywhere wins over a bad
+ * string. Only run on shallow values.
  */
-function reference(value: unknown, maxDepth: number, segments: (string | number)[] = [], depth = 0): { path: string; message: string } | undefined {
+function referenceDepth(value: unknown, maxDepth: number, segments: (string | number)[] = [], depth = 0): Found {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth + 1 > maxDepth) return { path: segments.join('.'), message: INPUT_MESSAGES.tooDeep(maxDepth) };
+  for (const [key, item] of Object.entries(value)) {
+    const found = referenceDepth(item, maxDepth, [...segments, Array.isArray(value) ? Number(key) : key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function referenceStrings(value: unknown, segments: (string | number)[] = []): Found {
   if (typeof value === 'string') {
     const reason = unsafeStringReason(value);
     return reason ? { path: segments.join('.'), message: reason } : undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  if (depth + 1 > maxDepth) return { path: segments.join('.'), message: INPUT_MESSAGES.tooDeep(maxDepth) };
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = reference(item, maxDepth, [...segments, index], depth + 1);
-      if (found) return found;
+  if (!Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (key.includes('\u0000')) return { path: segments.join('.'), message: INPUT_MESSAGES.keyNul };
+      if (!key.isWellFormed()) return { path: segments.join('.'), message: INPUT_MESSAGES.keyIllFormed };
     }
-    return undefined;
   }
-  const entries = Object.entries(value);
-  for (const [key] of entries) {
-    if (key.includes('\u0000')) return { path: segments.join('.'), message: INPUT_MESSAGES.keyNul };
-    if (!key.isWellFormed()) return { path: segments.join('.'), message: INPUT_MESSAGES.keyIllFormed };
-  }
-  for (const [key, item] of entries) {
-    const found = reference(item, maxDepth, [...segments, key], depth + 1);
+  for (const [key, item] of Object.entries(value)) {
+    const found = referenceStrings(item, [...segments, Array.isArray(value) ? Number(key) : key]);
     if (found) return found;
   }
   return undefined;
 }
+
+const reference = (value: unknown, maxDepth: number): Found => referenceDepth(value, maxDepth) ?? referenceStrings(value);
 
 /** Strings mixing ordinary text with the characters the walker must catch. */
 const nastyUnit = fc.constantFrom('a', 'é', '😀', '\u0000', '\ud800', '\udfff', '\ud83d', '\ude00', '.');
@@ -71,14 +79,14 @@ describe('findUnsafeInput', () => {
 
   it('names the exact path of a lone surrogate or a NUL, in values and keys', () => {
     const batch = { events: [{ type: 'a' }, { type: 'a' }, { type: 'a' }, { type: 'a', idempotencyKey: '\ud800' }] };
-    expect(findUnsafeInput(batch)).toEqual({ path: 'events.3.idempotencyKey', segments: ['events', 3, 'idempotencyKey'], message: INPUT_MESSAGES.illFormed });
+    expect(findUnsafeInput(batch)).toEqual({ path: 'events.3.idempotencyKey', segments: ['events', 3, 'idempotencyKey'], reason: 'ill_formed', message: INPUT_MESSAGES.illFormed });
     expect(findUnsafeInput({ name: 'a\u0000b' })?.path).toBe('name');
     expect(findUnsafeInput({ name: 'a\u0000b' })?.message).toBe(INPUT_MESSAGES.nul);
     expect(findUnsafeInput({ data: { '\udfff': 1 } })).toMatchObject({ path: 'data', message: INPUT_MESSAGES.keyIllFormed });
-    expect(findUnsafeInput({ data: { 'a\u0000': 1 } })).toMatchObject({ path: 'data', message: INPUT_MESSAGES.keyNul });
+    expect(findUnsafeInput({ data: { 'a\u0000': 1 } })).toMatchObject({ path: 'data', reason: 'nul', message: INPUT_MESSAGES.keyNul });
     // A whole surrogate pair is one well-formed character.
     expect(findUnsafeInput({ emoji: '\ud83d\ude00' })).toBeUndefined();
-    expect(findUnsafeInput('\ud800')).toEqual({ path: '', segments: [], message: INPUT_MESSAGES.illFormed });
+    expect(findUnsafeInput('\ud800')).toEqual({ path: '', segments: [], reason: 'ill_formed', message: INPUT_MESSAGES.illFormed });
   });
 
   it(`allows exactly ${MAX_INPUT_DEPTH} levels of nesting and refuses one more`, () => {
@@ -88,6 +96,13 @@ describe('findUnsafeInput', () => {
     expect(tooDeep?.message).toBe(INPUT_MESSAGES.tooDeep(MAX_INPUT_DEPTH));
     expect(tooDeep?.segments).toHaveLength(MAX_INPUT_DEPTH);
     expect(findUnsafeInput(nestedArray(3), { maxDepth: 2 })).toMatchObject({ path: '0.0', message: INPUT_MESSAGES.tooDeep(2) });
+  });
+
+  it('reports too deep nesting before a bad string met earlier, and checks nesting only with strings: false', () => {
+    const value = { first: '\u0000', second: nestedObject(5) };
+    expect(findUnsafeInput(value, { maxDepth: 3 })).toMatchObject({ path: 'second.d.d', reason: 'too_deep' });
+    expect(findUnsafeInput(value)).toMatchObject({ path: 'first', reason: 'nul' });
+    expect(findUnsafeInput(value, { strings: false })).toBeUndefined();
   });
 
   it('walks 200,000 levels without recursion (no stack overflow), for objects and arrays', () => {
@@ -148,9 +163,10 @@ describe('the shared schemas use the same rules', () => {
     expect(result.error?.issues[0]?.message).toBe(INPUT_MESSAGES.tooDeep(MAX_INPUT_DEPTH));
   });
 
-  it('event data with a lone surrogate key is refused, with the path to it', () => {
+  it('event data with a lone surrogate key is refused on the field, the spot inside it in the message', () => {
     const result = eventBatchSchema.safeParse({ events: [{ type: 'a', data: { nested: { '\ud800': 1 } } }] });
     expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.path).toEqual(['events', 0, 'data', 'nested']);
+    expect(result.error?.issues[0]?.path).toEqual(['events', 0, 'data']);
+    expect(result.error?.issues[0]?.message).toBe(`${INPUT_MESSAGES.keyIllFormed} (at nested)`);
   });
 });

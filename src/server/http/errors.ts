@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { findUnsafeInput } from '../../shared/api/input-safety.js';
 
 export interface FieldError {
   path: string;
@@ -37,9 +38,18 @@ export const httpErrors = {
     new HttpError(429, 'rate_limited', 'Too Many Requests', detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
 };
 
-/** Parses with a zod schema, answering 400 with every failing path. */
+/**
+ * Parses with a zod schema, answering 400 with every failing path. Untrusted input is walked
+ * first (iteratively): nesting too deep for zod's recursion is refused before zod runs; a NUL
+ * or lone surrogate is left for the schema to name by its field (storableString), and refused
+ * here after a successful parse if the schema let it through, so no schema can forget it.
+ */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, detail?: string): z.infer<S> {
+  const unsafe = findUnsafeInput(value);
+  const unsafeError = () => httpErrors.validation([{ path: unsafe?.path || '(body)', message: unsafe?.message ?? '' }], detail);
+  if (unsafe?.reason === 'too_deep') throw unsafeError();
   const result = schema.safeParse(value);
   if (!result.success) throw httpErrors.validation(fieldErrors(result.error), detail);
+  if (unsafe) throw unsafeError();
   return result.data;
 }

@@ -31,16 +31,18 @@ const unsafeError = (unsafe: UnsafeInput, where: '(body)' | '(query)', detail: s
 
 /**
  * Refuses, before any route or zod schema sees it, input that would crash or corrupt later: a
- * body or query nested too deep for recursive code (zod, JSON.stringify), or holding a string
- * Postgres cannot store (NUL) or that would silently change on the way (a lone surrogate turning
- * into U+FFFD). Mounted after the JSON parser, so `req.body` is parsed already.
+ * path segment that does not decode or decodes to NUL, a query holding NUL or a lone surrogate,
+ * a body nested too deep for recursive code (zod, JSON.stringify). Mounted after the JSON parser,
+ * so `req.body` is parsed already. Strings in the body are left to parseOrThrow, which every
+ * route parses its body with: its schemas name the field (`idempotencyKey`, `name`), and it
+ * refuses any bad string a schema let through.
  */
 export const inputGuard: RequestHandler = (req, _res, next) => {
   checkPath(req.path);
   const query = findUnsafeInput(req.query);
   if (query) throw unsafeError(query, '(query)', 'The query string is invalid');
   if (req.body !== undefined) {
-    const body = findUnsafeInput(req.body);
+    const body = findUnsafeInput(req.body, { strings: false });
     if (body) throw unsafeError(body, '(body)', 'The request body is invalid');
   }
   next();

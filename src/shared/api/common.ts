@@ -20,13 +20,17 @@ export const STORABLE_JSON = { message: `must be well-formed Unicode with no NUL
 /**
  * A free-form JSON object (event `data`, a stream message) that is storable (see isStorableJson)
  * and at most `maxBytes` as JSON. The safety walk runs first and stops validation when it fails:
- * JSON.stringify recurses, and must never see a payload nested thousands of levels deep.
+ * JSON.stringify recurses, and must never see a payload nested thousands of levels deep. A problem
+ * is reported on the field itself, the spot inside it in the message: the client's own JSON has
+ * no schema to name.
  */
 export const storableJsonObject = (maxBytes: number) =>
   z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
     const unsafe = findUnsafeInput(value);
     if (unsafe) {
-      ctx.addIssue({ code: 'custom', message: unsafe.message, path: unsafe.segments, input: value });
+      // The spot of a bad string helps; that of too deep nesting would be 32 segments of noise.
+      const at = unsafe.path && unsafe.reason !== 'too_deep' ? ` (at ${unsafe.path})` : '';
+      ctx.addIssue({ code: 'custom', message: `${unsafe.message}${at}`, input: value });
       return;
     }
     if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON`, input: value });

@@ -16,17 +16,22 @@ export const INPUT_MESSAGES = {
   tooDeep: (maxDepth: number) => `is nested more than ${maxDepth} levels deep`,
 } as const;
 
+export type UnsafeReason = 'too_deep' | 'nul' | 'ill_formed';
+
 export interface UnsafeInput {
   /** Dot-joined path to the offending value (`events.3.idempotencyKey`); `''` for the value itself. */
   path: string;
   /** The same path as segments, for zod issues (`['events', 3, 'idempotencyKey']`). */
   segments: (string | number)[];
+  reason: UnsafeReason;
   message: string;
 }
 
 export interface InputSafetyOptions {
   /** Default MAX_INPUT_DEPTH. */
   maxDepth?: number;
+  /** Check strings and keys (default true); false checks nesting only. */
+  strings?: boolean;
 }
 
 /**
@@ -41,7 +46,7 @@ export function unsafeStringReason(value: string): string | undefined {
 }
 
 /** The predicate form of unsafeStringReason. */
-export const isStorableText = (value: string): boolean => !value.includes('\u0000') && value.isWellFormed();
+export const isStorableText = (value: string): boolean => unsafeStringReason(value) === undefined;
 
 /**
  * Only plain objects and arrays are walked: a Buffer or typed array (a binary socket attachment)
@@ -60,51 +65,58 @@ interface Pending {
   depth: number;
 }
 
-function found(at: Pending, message: string): UnsafeInput {
+function found(at: Pending, reason: UnsafeReason, message: string): UnsafeInput {
   const segments: (string | number)[] = [];
   for (let node: Pending | undefined = at; node?.parent !== undefined; node = node.parent) segments.push(node.segment);
   segments.reverse();
-  return { path: segments.join('.'), segments, message };
+  return { path: segments.join('.'), segments, reason, message };
+}
+
+/** What is wrong with a string value, or an object key (named by its parent), if anything. */
+function stringProblem(at: Pending, text: string, asKey: boolean): UnsafeInput | undefined {
+  if (text.includes('\u0000')) return found(at, 'nul', asKey ? INPUT_MESSAGES.keyNul : INPUT_MESSAGES.nul);
+  if (!text.isWellFormed()) return found(at, 'ill_formed', asKey ? INPUT_MESSAGES.keyIllFormed : INPUT_MESSAGES.illFormed);
+  return undefined;
 }
 
 /**
  * The first unsafe spot in `value`, or undefined when it is all safe: nesting deeper than
  * `maxDepth`, or a string value or object key containing NUL or a lone surrogate. Walks with an
- * explicit stack (no recursion), in document order, so the first problem is the one reported.
+ * explicit stack (no recursion) in document order. Too deep nesting wins over a bad string
+ * anywhere, since it is what crashes recursive code: a caller that lets zod name a bad string
+ * (`reason` is not `too_deep`) knows the value is still safe to hand to zod.
  */
 export function findUnsafeInput(value: unknown, options: InputSafetyOptions = {}): UnsafeInput | undefined {
   const maxDepth = options.maxDepth ?? MAX_INPUT_DEPTH;
+  const checkStrings = options.strings ?? true;
+  let firstStringProblem: UnsafeInput | undefined;
   const stack: Pending[] = [{ value, segment: '', parent: undefined, depth: 0 }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const current = next.value;
     if (typeof current === 'string') {
-      const reason = unsafeStringReason(current);
-      if (reason) return found(next, reason);
+      if (checkStrings) firstStringProblem ??= stringProblem(next, current, false);
       continue;
     }
     if (typeof current !== 'object' || current === null) continue;
     const depth = next.depth + 1;
     if (Array.isArray(current)) {
-      if (depth > maxDepth) return found(next, INPUT_MESSAGES.tooDeep(maxDepth));
+      if (depth > maxDepth) return found(next, 'too_deep', INPUT_MESSAGES.tooDeep(maxDepth));
       // Pushed in reverse so they pop in document order.
       for (let index = current.length - 1; index >= 0; index--) stack.push({ value: current[index], segment: index, parent: next, depth });
       continue;
     }
     if (!isPlainObject(current)) continue;
-    if (depth > maxDepth) return found(next, INPUT_MESSAGES.tooDeep(maxDepth));
+    if (depth > maxDepth) return found(next, 'too_deep', INPUT_MESSAGES.tooDeep(maxDepth));
     const keys = Object.keys(current);
     // Keys are checked before any value under them, and named by their parent: an ill-formed key
     // would make an ill-formed path.
-    for (const key of keys) {
-      if (key.includes('\u0000')) return found(next, INPUT_MESSAGES.keyNul);
-      if (!key.isWellFormed()) return found(next, INPUT_MESSAGES.keyIllFormed);
-    }
+    if (checkStrings) for (const key of keys) firstStringProblem ??= stringProblem(next, key, true);
     for (let index = keys.length - 1; index >= 0; index--) {
       const key = keys[index] as string;
       stack.push({ value: current[key], segment: key, parent: next, depth });
     }
   }
-  return undefined;
+  return firstStringProblem;
 }
 
 /** True when `findUnsafeInput` finds nothing: the predicate form, for zod refinements. */
