@@ -13,6 +13,7 @@ import { UserDirectory } from '../shared/repositories/users.js';
 import type { AppContext } from '../shared/runtime/context.js';
 import { resolveBoxSecret, resolveJwtSecret } from '../shared/runtime/secrets.js';
 import { createApp } from './app.js';
+import { answerClientError } from './middleware/problems.js';
 import { requeuedCounterKey } from '../shared/queues/reconciliation.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { createMetrics } from './metrics.js';
@@ -101,6 +102,8 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).
   const app = createApp({ config, logger, checkReadiness, metrics, routers });
   const server = http.createServer(app);
+  // Requests Node's own parser refuses (huge headers, unknown methods) get problem+json too.
+  server.on('clientError', answerClientError);
   attachSocketServer(io, server);
 
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { UnknownUserError, UnstorableEventError } from '../../shared/repositories/event-writer.js';
 import { findUnsafeInput } from '../../shared/api/input-safety.js';
 
 export interface FieldError {
@@ -52,4 +53,15 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, det
   if (!result.success) throw httpErrors.validation(fieldErrors(result.error), detail);
   if (unsafe) throw unsafeError();
   return result.data;
+}
+
+/**
+ * Errors of the layers below that are the caller's doing, as the HTTP error they mean: an
+ * event the writer refused to store, or a write whose user was deleted meanwhile.
+ */
+export function asHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof UnstorableEventError) return httpErrors.validation([{ path: error.field, message: error.message }], 'An event cannot be stored');
+  if (error instanceof UnknownUserError) return httpErrors.conflict('The user of this write no longer exists');
+  return undefined;
 }

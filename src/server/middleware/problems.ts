@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Problem } from '../../shared/api/problem.js';
 import { errorFields, type Logger } from '../../shared/logger.js';
-import { HttpError } from '../http/errors.js';
+import { asHttpError } from '../http/errors.js';
 
 export function sendProblem(res: Response, problem: Omit<Problem, 'type'> & { type?: string }): void {
   res
@@ -58,9 +58,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    if (error instanceof HttpError) {
-      res.set(error.headers);
-      sendProblem(res, { status: error.status, code: error.code, title: error.title, detail: error.message, errors: error.errors });
+    const httpError = asHttpError(error);
+    if (httpError) {
+      res.set(httpError.headers);
+      sendProblem(res, { status: httpError.status, code: httpError.code, title: httpError.title, detail: httpError.message, errors: httpError.errors });
       return;
     }
     const parserProblem = parserProblems[(error as { type?: string }).type ?? ''];

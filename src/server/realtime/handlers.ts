@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { errorFields, type Logger } from '../../shared/logger.js';
 import type { Ack, AckResponse, ClientToServerEvents, SocketErrorCode } from '../../shared/socket/contracts.js';
-import { HttpError } from '../http/errors.js';
+import { asHttpError } from '../http/errors.js';
 import type { PulseSocket } from './types.js';
+import { findUnsafeInput } from '../../shared/api/input-safety.js';
 
 type Failure = { code: SocketErrorCode; message: string };
 
@@ -21,9 +22,10 @@ const httpStatusCodes: Partial<Record<number, SocketErrorCode>> = { 400: 'invali
 
 function toFailure(error: unknown, logger: Logger): Failure {
   if (error instanceof SocketError) return { code: error.code, message: error.message };
-  if (error instanceof HttpError) {
-    const detail = error.errors?.map((item) => `${item.path}: ${item.message}`).join('; ');
-    return { code: httpStatusCodes[error.status] ?? 'internal', message: detail || error.message };
+  const httpError = asHttpError(error);
+  if (httpError) {
+    const detail = httpError.errors?.map((item) => `${item.path}: ${item.message}`).join('; ');
+    return { code: httpStatusCodes[httpError.status] ?? 'invalid_payload', message: detail || httpError.message };
   }
   logger.error('socket handler failed', errorFields(error));
   return { code: 'internal', message: 'internal error' };
@@ -65,6 +67,9 @@ export function clientEventDispatcher(table: ClientEventTable, guard: (socket: P
     const handler = handlers.get(event);
     guard(this).then(() => {
       if (!handler) throw new SocketError('unknown_event', `"${event}" is not a client event`);
+      // Depth, NUL and lone surrogates first, whatever the schema: zod must never see 10,000 levels.
+      const unsafe = findUnsafeInput(args[0]);
+      if (unsafe) throw new SocketError('invalid_payload', `${unsafe.path || '(payload)'}: ${unsafe.message}`);
       const parsed = handler.schema.safeParse(args[0]);
       if (!parsed.success) throw new SocketError('invalid_payload', validationMessage(parsed.error));
       return handler.run(this, parsed.data);
