@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/shared/runtime/local-services/process-utils.js';
-import { PulseProcess } from '../support/pulse-process.js';
+import { projectRoot, PulseProcess } from '../support/pulse-process.js';
 
 describe('process start-up', () => {
   const dataDirs: string[] = [];
@@ -84,5 +84,39 @@ describe('process start-up', () => {
     const pgLine = pulse.logs.find((line) => line.message === 'started PostgreSQL');
     expect(pgLine).toBeDefined();
     expect(isProcessAlive(Number(pgLine?.pid))).toBe(false);
+  });
+
+  it('zero-config `npm start` in a copy of the project inside a private (mode 700) folder whose path has a space', async () => {
+    // Like a clone into /root/pulse-hub as root, or into `mktemp -d`: the postgres user cannot enter it.
+    const privateRoot = await mkdtemp(path.join(os.tmpdir(), 'pulse private '));
+    dataDirs.push(privateRoot);
+    const project = path.join(privateRoot, 'my projects', 'pulse-hub');
+    await mkdir(project, { recursive: true });
+    await chmod(privateRoot, 0o700);
+    for (const entry of ['src', 'drizzle', 'package.json', 'tsconfig.json']) {
+      await cp(path.join(projectRoot, entry), path.join(project, entry), { recursive: true });
+    }
+    await symlink(path.join(projectRoot, 'node_modules'), path.join(project, 'node_modules'));
+
+    const npm = PulseProcess.npm('start', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off' }, project);
+    try {
+      const url = await npm.listeningUrl(60_000);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const pgLine = await npm.waitForLog((line) => line.message === 'started PostgreSQL');
+      const redisLine = await npm.waitForLog((line) => line.message === 'started Redis');
+      const dataDir = String(pgLine.dataDir);
+      if (!dataDir.startsWith(project)) {
+        // Kept elsewhere (as root): the log says where, and the pointer file in .data names it.
+        dataDirs.push(path.dirname(dataDir));
+        expect(npm.logs.some((line) => line.level === 'warn' && String(line.message).includes(dataDir))).toBe(true);
+        expect((await readFile(path.join(project, '.data', 'postgres.location'), 'utf8')).trim()).toBe(dataDir);
+      }
+      npm.kill('SIGTERM');
+      expect((await npm.exit()).code).toBe(0);
+      expect(isProcessAlive(Number(pgLine.pid))).toBe(false);
+      expect(isProcessAlive(Number(redisLine.pid))).toBe(false);
+    } finally {
+      if (npm.child.exitCode === null) npm.signalGroup('SIGKILL');
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,11 +21,20 @@ export class PulseProcess {
   stderr = '';
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(script: string, args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, script), ...args], {
-      cwd: projectRoot,
+  constructor(
+    script: string,
+    args: string[],
+    env: Record<string, string>,
+    spawnAs: { command: string; args: string[]; cwd?: string; detached?: boolean } = {
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(projectRoot, script), ...args],
+    },
+  ) {
+    this.child = spawn(spawnAs.command, spawnAs.args, {
+      cwd: spawnAs.cwd ?? projectRoot,
       env: { ...baseEnv(), LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: spawnAs.detached ?? false,
     });
     let buffered = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
@@ -49,6 +58,26 @@ export class PulseProcess {
 
   static start(role: ProcessRole, env: Record<string, string>): PulseProcess {
     return new PulseProcess('src/main.ts', [role], env);
+  }
+
+  /**
+   * `npm run <script>` exactly as a person or a process manager runs it (npm → sh → node), in
+   * its own process group (`group()` signals all of it, like a terminal or `kill -- -<pgid>`).
+   */
+  static npm(script: 'start' | 'start:hub' | 'start:worker', env: Record<string, string>, cwd = projectRoot): PulseProcess {
+    const quiet = { npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+    return new PulseProcess('', [], { ...quiet, ...env }, { command: 'npm', args: ['run', script], cwd, detached: true });
+  }
+
+  /** Sends a signal to the process group this process leads (spawned by `npm()`). */
+  signalGroup(signal: NodeJS.Signals): void {
+    process.kill(-(this.child.pid as number), signal);
+  }
+
+  /** Pids of this process's direct children (for npm: the hub it started). */
+  childPids(): number[] {
+    const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(this.child.pid)], { encoding: 'utf8' }).stdout;
+    return out.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0);
   }
 
   async waitForLog(match: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {

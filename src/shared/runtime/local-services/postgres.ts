@@ -86,6 +86,21 @@ async function usableBinDir(binDir: string, runAs: RunAs, logger: Logger): Promi
   return cachedBin;
 }
 
+/**
+ * Roots for the cluster when the postgres user cannot enter DATA_DIR (a project under /root, a
+ * `mktemp -d` folder, any mode-700 parent). Each is made traversable (o+x, not readable) all the
+ * way down, since a folder that exists from an earlier run may have been created 0700.
+ */
+const fallbackRoots = ['/var/lib/pulse-hub', '/var/tmp/pulse-hub'];
+
+/** The path's own folders down from `/`, which the server user must be able to pass through. */
+const ancestors = (dir: string) => dir.split(path.sep).slice(1, -1).map((_, i, parts) => path.sep + parts.slice(0, i + 1).join(path.sep));
+
+async function firstUntraversable(runAs: RunAs, dir: string): Promise<string | undefined> {
+  for (const folder of ancestors(dir)) if (!(await reachableBy(runAs, folder, '-x'))) return folder;
+  return undefined;
+}
+
 async function prepareDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
   const prepare = async (dir: string) => {
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -97,11 +112,35 @@ async function prepareDataDir(requested: string, runAs: RunAs, logger: Logger): 
     return reachableBy(runAs, dir, '-w');
   };
   if (await prepare(requested)) return requested;
-  // The project lives where the postgres user cannot enter (mode 700 parents): keep the cluster outside it.
-  const fallback = path.join('/var/lib/pulse-hub', createHash('sha256').update(requested).digest('hex').slice(0, 16), 'postgres');
-  logger.warn('postgres user cannot reach the data directory; using a fallback location', { requested, fallback });
-  if (await prepare(fallback)) return fallback;
-  throw new Error(`PostgreSQL data directory ${requested} is not reachable by the postgres user (nor ${fallback})`);
+  // Only as root can the server user differ from us; we then own the fallback roots too.
+  const blockedAt = await firstUntraversable(runAs, requested);
+  const id = createHash('sha256').update(requested).digest('hex').slice(0, 16);
+  for (const root of fallbackRoots) {
+    const fallback = path.join(root, id, 'postgres');
+    try {
+      await mkdir(path.dirname(fallback), { recursive: true });
+      for (const folder of [root, path.dirname(fallback)]) await chmod(folder, 0o711);
+    } catch (error) {
+      logger.warn('cannot prepare a fallback PostgreSQL data directory', { fallback, error: (error as Error).message });
+      continue;
+    }
+    if (await firstUntraversable(runAs, fallback)) continue;
+    if (await prepare(fallback)) {
+      logger.warn(`PostgreSQL data is kept in ${fallback}: the postgres user cannot enter ${blockedAt ?? requested}`, {
+        requested,
+        dataDir: fallback,
+        blockedAt,
+      });
+      // A pointer for whoever looks for the data where DATA_DIR says it is.
+      await writeFile(path.join(path.dirname(requested), 'postgres.location'), `${fallback}\n`);
+      return fallback;
+    }
+  }
+  throw new Error(
+    `PostgreSQL data directory ${requested} is not reachable by the postgres user (blocked at ${blockedAt ?? requested}), ` +
+      `nor is a fallback under ${fallbackRoots.join(' or ')}. Run \`chmod o+x\` on the blocking folder, ` +
+      'set DATA_DIR to a folder the postgres user can enter, or set DATABASE_URL.',
+  );
 }
 
 async function readPassword(passwordFile: string, ephemeral: boolean): Promise<string> {
@@ -130,7 +169,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const { ephemeral, logger } = options;
   const runAs: RunAs = process.getuid?.() === 0 ? await postgresUser() : {};
   const binDir = await usableBinDir(await locateBinaries(), runAs, logger);
-  const dataDir = await prepareDataDir(path.join(options.dataDir, 'postgres'), runAs, logger);
+  const requestedDataDir = path.join(options.dataDir, 'postgres');
+  const dataDir = await prepareDataDir(requestedDataDir, runAs, logger);
   const password = await readPassword(path.join(options.dataDir, 'postgres.password'), ephemeral);
   const run = (tool: string, args: string[], detached = false) =>
     runCommand(path.join(binDir, tool), args, { ...runAs, env: CHILD_ENV, detached });
@@ -138,7 +178,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     await run('pg_ctl', ['stop', '-D', dataDir, '-m', ephemeral ? 'immediate' : 'fast', '-w', '-t', '60']);
     // pg_ctl returns once postmaster.pid is gone, a moment before the process itself is.
     await waitForExit(pid, 10_000);
-    if (ephemeral) await rm(options.dataDir, { recursive: true, force: true });
+    if (ephemeral) {
+      await rm(options.dataDir, { recursive: true, force: true });
+      if (dataDir !== requestedDataDir) await rm(path.dirname(dataDir), { recursive: true, force: true });
+    }
   };
 
   const running = await runningServer(dataDir);
