@@ -5,7 +5,11 @@ import { ensureDemoTenant } from './shared/runtime/demo-tenant.js';
 import { Lifecycle } from './shared/runtime/lifecycle.js';
 import { RedisServerMissingError, resolveServices } from './shared/runtime/local-services/index.js';
 
-/** Process entry: `main.ts [all|hub|worker]`. */
+/**
+ * Process entry: `main.ts [all|hub|worker] [--exit-with-parent]`. The npm scripts pass
+ * `--exit-with-parent`: npm forwards SIGTERM and SIGINT but dies of SIGHUP without passing it on,
+ * and the hub must not outlive the `npm start` it was started by.
+ */
 function parseRole(arg: string | undefined): ProcessRole {
   const role = arg ?? 'all';
   if ((processRoles as readonly string[]).includes(role)) return role as ProcessRole;
@@ -13,11 +17,12 @@ function parseRole(arg: string | undefined): ProcessRole {
   process.exit(2);
 }
 
-const role = parseRole(process.argv[2]);
+const args = process.argv.slice(2);
+const role = parseRole(args.find((arg) => !arg.startsWith('--')));
 const config = loadConfig();
 const logger = createLogger(config, role);
 const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-lifecycle.installSignalHandlers();
+lifecycle.installSignalHandlers({ watchParent: args.includes('--exit-with-parent') });
 
 try {
   const services = await resolveServices(config, logger);

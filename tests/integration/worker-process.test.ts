@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
+import { FORCE_EXIT_AFTER_MS } from '../../src/shared/runtime/lifecycle.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';
 
@@ -103,7 +104,7 @@ describe('worker process', () => {
     await access((finished?.returnvalue as { file: string }).file);
   });
 
-  it('exits at once on a second signal, even with a job in flight', async () => {
+  it('exits at once on a signal repeated after the grace period, even with a job in flight', async () => {
     const impatient = PulseProcess.start('worker', env);
     await impatient.waitForLog((line) => line.message === 'workers started');
     const unlock = await lockUsersTable(database.url);
@@ -112,6 +113,12 @@ describe('worker process', () => {
       await waitForState(job, 'active');
       impatient.kill('SIGTERM');
       await impatient.waitForLog((line) => line.message === 'shutting down');
+      // A repeat within the grace period is the same request to stop (npm, a process group)...
+      impatient.kill('SIGTERM');
+      await impatient.waitForLog((line) => line.message === 'already shutting down; ignoring a repeated signal');
+      await new Promise((resolve) => setTimeout(resolve, FORCE_EXIT_AFTER_MS));
+      expect(impatient.child.exitCode).toBeNull();
+      // ...one after it is a person who will not wait for the drain.
       impatient.kill('SIGTERM');
       expect((await impatient.exit(5_000)).code).toBe(130);
       expect(await job.getState()).toBe('active');

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Lifecycle } from '../../src/shared/runtime/lifecycle.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Lifecycle, SignalPolicy, shutdownSignals } from '../../src/shared/runtime/lifecycle.js';
 import { silentLogger } from '../support/silent-logger.js';
 
 describe('Lifecycle', () => {
@@ -42,5 +42,81 @@ describe('Lifecycle', () => {
     lifecycle.defer('count', () => Promise.resolve(void runs++));
     await Promise.all([lifecycle.shutdown('a'), lifecycle.shutdown('b')]);
     expect(runs).toBe(1);
+  });
+});
+
+describe('SignalPolicy', () => {
+  it('shuts down on the first signal, ignores repeats within the grace period, forces exit after it', () => {
+    let now = 1_000;
+    const policy = new SignalPolicy(3_000, () => now);
+    expect(policy.receive()).toBe('shutdown');
+    now += 77; // tsx or npm passing the same SIGTERM on
+    expect(policy.receive()).toBe('ignore');
+    now += 2_900;
+    expect(policy.receive()).toBe('ignore');
+    now += 23; // 3 s after the first: a person insisting
+    expect(policy.receive()).toBe('force');
+    expect(policy.receive()).toBe('force');
+  });
+});
+
+describe('Lifecycle.installSignalHandlers', () => {
+  const watched: string[] = [...shutdownSignals, 'uncaughtException', 'unhandledRejection'];
+  const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(watched.map((event) => [event, listenersOf(event)]));
+  afterEach(() => {
+    // Leave the test process's own handlers as they were.
+    for (const event of watched) {
+      for (const listener of listenersOf(event)) {
+        if (!before.get(event)?.includes(listener)) process.removeListener(event, listener);
+      }
+    }
+  });
+
+  const install = (steps: (() => Promise<void>)[] = [], forceAfterMs = 200) => {
+    const lifecycle = new Lifecycle(silentLogger(), 5_000);
+    steps.forEach((step, index) => lifecycle.defer(`step ${index}`, step));
+    const exits: number[] = [];
+    let exited!: (code: number) => void;
+    const firstExit = new Promise<number>((resolve) => (exited = resolve));
+    lifecycle.installSignalHandlers({
+      forceAfterMs,
+      exit: ((code: number) => {
+        exits.push(code);
+        exited(code);
+      }) as (code: number) => never,
+    });
+    return { lifecycle, exits, firstExit };
+  };
+
+  it.each(shutdownSignals)('%s drains and exits 0', async (signal) => {
+    let drained = false;
+    const { exits, firstExit } = install([() => Promise.resolve(void (drained = true))]);
+    process.emit(signal, signal);
+    expect(await firstExit).toBe(0);
+    expect(drained).toBe(true);
+    expect(exits).toEqual([0]);
+  });
+
+  it('a repeated signal within the grace period does not force exit 130 (the drain finishes with 0)', async () => {
+    let finish!: () => void;
+    const { exits, firstExit, lifecycle } = install([() => new Promise<void>((resolve) => (finish = resolve))]);
+    process.emit('SIGTERM', 'SIGTERM');
+    process.emit('SIGTERM', 'SIGTERM');
+    process.emit('SIGINT', 'SIGINT');
+    expect(lifecycle.isShuttingDown).toBe(true);
+    expect(exits).toEqual([]);
+    finish();
+    expect(await firstExit).toBe(0);
+    expect(exits).toEqual([0]);
+  });
+
+  it('a signal after the grace period forces exit 130 while a step is still draining', async () => {
+    const { exits, firstExit } = install([() => new Promise<void>(() => undefined)], 50);
+    process.emit('SIGTERM', 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    process.emit('SIGINT', 'SIGINT');
+    expect(await firstExit).toBe(130);
+    expect(exits).toEqual([130]);
   });
 });
