@@ -6,6 +6,7 @@ import { startWorkerRole } from '../../workers/worker-role.js';
 import type { WorkerPool } from '../../workers/worker-pool.js';
 import { createAppContext, type AppContext } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
+import { checkRedisPersistence } from './redis-persistence.js';
 
 export const processRoles = ['all', 'hub', 'worker'] as const;
 export type ProcessRole = (typeof processRoles)[number];
@@ -27,6 +28,7 @@ export async function boot(options: {
 }): Promise<Booted> {
   await runMigrations(options.databaseUrl, options.logger);
   const context = createAppContext(options);
+  await checkRedisPersistence(context.redis, options.logger);
   // Started in this order so shutdown (reverse order) stops the listener before draining jobs.
   const workers = options.role === 'hub' ? undefined : await startWorkerRole(context);
   const hub = options.role === 'worker' ? undefined : await startHub(context);
