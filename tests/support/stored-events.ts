@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { CarriedEngagementJob } from '../../src/workers/engine/apply-batch.js';
+import type { EngagementJob } from '../../src/workers/engine/apply-batch.js';
 
 export interface StoredEventInput {
   tenantId: string;
@@ -13,7 +13,7 @@ export interface StoredEventInput {
  * Stores an event without an outbox row (so only the test hands it to the engine) and answers
  * its job as the relay would build it.
  */
-export async function storeEvent(sql: postgres.Sql, input: StoredEventInput): Promise<CarriedEngagementJob> {
+export async function storeEvent(sql: postgres.Sql, input: StoredEventInput): Promise<EngagementJob> {
   const event = { type: input.type ?? 'lesson.done', occurredAt: (input.occurredAt ?? new Date()).toISOString(), value: input.value ?? null };
   const [row] = await sql<{ id: string }[]>`
     insert into events (id, tenant_id, user_id, type, occurred_at, value)

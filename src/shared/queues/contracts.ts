@@ -35,8 +35,7 @@ export const jobDefinitions = {
   },
   /**
    * One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice.
-   * `event` is what the engine needs of it (events never change once stored). Jobs relayed before the outbox
-   * carried it (migration 0007) have ids only: the handler then reads the event's row.
+   * `event` is what the engine needs of it (events never change once stored), so the engine never reads `events`.
    */
   'engagement.event': {
     queue: 'engagement',
@@ -44,7 +43,7 @@ export const jobDefinitions = {
       eventId: z.uuid(),
       tenantId: z.uuid(),
       userId: z.uuid(),
-      event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }).optional(),
+      event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }),
     }),
   },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import type { EventPage } from '../api/events.js';
-import type { Database, Sql } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { JobPayload } from '../queues/contracts.js';
 import { events, users } from '../db/schema.js';
 
@@ -61,9 +61,3 @@ export const engineFieldsOfRow = (row: EngineEventColumns): EngineEventFields =>
   occurredAt: new Date(row.occurred_at).toISOString(),
   value: row.value,
 });
-
-/** The engine's fields of a stored event, for jobs relayed before the outbox carried them; undefined once the event is gone. */
-export async function engineFieldsOf(sql: Sql, eventId: string): Promise<EngineEventFields | undefined> {
-  const [row] = await sql<EngineEventColumns[]>`select type, occurred_at, value from events where id = ${eventId}`;
-  return row && engineFieldsOfRow(row);
-}

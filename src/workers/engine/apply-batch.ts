@@ -13,9 +13,8 @@ import { keyOf } from '../../shared/repositories/pairs.js';
 import type { BatchScope } from './books/scope.js';
 import type { EngineEvent, LeaderboardScore } from './context.js';
 
-export type EngagementJob = JobPayload<'engagement.event'>;
 /** A job with its event's fields, as the outbox relay hands it over. */
-export type CarriedEngagementJob = EngagementJob & Required<Pick<EngagementJob, 'event'>>;
+export type EngagementJob = JobPayload<'engagement.event'>;
 
 /** What applying one job did: the user's stored updates and the work to do after commit. */
 export interface AppliedJob {
@@ -48,7 +47,7 @@ interface Pending {
  * user's in `occurredAt` order; (3) each table is written once and the rewards granted; (4) the
  * user updates are appended. Null for an event already applied, or whose user is gone.
  */
-export async function applyEvents(sql: Sql, jobs: readonly CarriedEngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
+export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
   return sql.begin(async (tx) => {
     const pending = await claimEvents(tx, jobs, rules);
     const results: (AppliedJob | null)[] = jobs.map(() => null);
@@ -77,10 +76,10 @@ export async function applyEvents(sql: Sql, jobs: readonly CarriedEngagementJob[
 }
 
 /** Round trip 1: locks the users and writes the markers; answers the jobs whose events were not applied before. */
-async function claimEvents(tx: Transaction, jobs: readonly CarriedEngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
+async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
   const userIds = tx.array([...new Set(jobs.map((job) => job.userId))].sort(), pgArrayType.uuid);
   // A job given twice in one batch applies at its first place only.
-  const firstPlaces = new Map<string, { job: CarriedEngagementJob; index: number }>();
+  const firstPlaces = new Map<string, { job: EngagementJob; index: number }>();
   jobs.forEach((job, index) => {
     if (!firstPlaces.has(job.eventId)) firstPlaces.set(job.eventId, { job, index });
   });

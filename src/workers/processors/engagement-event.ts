@@ -6,8 +6,7 @@ import type { JobQueues } from '../../shared/queues/producer.js';
 import type { RulesCache } from '../../shared/repositories/engine-rules.js';
 import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
 import { GroupCommit } from '../../shared/runtime/group-commit.js';
-import { engineFieldsOf } from '../../shared/repositories/events.js';
-import { applyEvents, type AppliedJob, type CarriedEngagementJob, type EngagementJob } from '../engine/apply-batch.js';
+import { applyEvents, type AppliedJob, type EngagementJob } from '../engine/apply-batch.js';
 import type { JobHandler } from '../registry.js';
 
 export interface EngagementDeps {
@@ -37,7 +36,7 @@ export interface EngagementHandler extends JobHandler<'engagement.event'> {
 export function createEngagementHandler(deps: EngagementDeps): EngagementHandler {
   const handOffs = new Set<Promise<void>>();
   const atRiskScheduler = new AtRiskScheduler(deps.queues);
-  const commits = new GroupCommit<CarriedEngagementJob, AppliedJob | null>({
+  const commits = new GroupCommit<EngagementJob, AppliedJob | null>({
     commit: async (jobs) => {
       const tenants = [...new Set(jobs.map((job) => job.tenantId))];
       const rules = new Map(await Promise.all(tenants.map(async (tenantId) => [tenantId, (await deps.rules.get(tenantId)).rules] as const)));
@@ -60,9 +59,7 @@ export function createEngagementHandler(deps: EngagementDeps): EngagementHandler
   return {
     name: 'engagement.event',
     async handle(job) {
-      const carried = job.event ? { ...job, event: job.event } : await withStoredEvent(deps.sql, job);
-      if (!carried) return { updates: 0 };
-      const result = await commits.submit(carried);
+      const result = await commits.submit(job);
       return { updates: result?.updates.length ?? 0 };
     },
     async settled() {
@@ -91,10 +88,4 @@ async function handOff(deps: EngagementDeps, atRiskScheduler: AtRiskScheduler, j
       applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
     ),
   ]);
-}
-
-/** A job relayed before the outbox carried its event takes it from the event's row (stored events never change). */
-async function withStoredEvent(sql: Sql, job: EngagementJob): Promise<CarriedEngagementJob | undefined> {
-  const event = await engineFieldsOf(sql, job.eventId);
-  return event && { ...job, event };
 }
