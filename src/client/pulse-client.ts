@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { acceptedEventSchema, EventInputBody } from '../shared/api/events.js';
 import type { StreamMessage } from '../shared/api/streams.js';
 import type { AckResponse, ClientToServerEvents, DashboardMetrics, ServerToClientEvents } from '../shared/socket/contracts.js';
-import { userUpdateNames, type UserUpdate, type UserUpdateMessage, type UserUpdateName } from '../shared/socket/user-updates.js';
+import { userUpdateNames, type UserUpdateName } from '../shared/socket/update-names.js';
+import type { UserUpdate, UserUpdateMessage } from '../shared/socket/user-updates.js';
 import { SeqTracker } from './seq-tracker.js';
 
 export interface PulseClientOptions {

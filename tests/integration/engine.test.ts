@@ -43,7 +43,7 @@ describe('engagement engine', () => {
   function recordUpdates(socket: TestSocket): UserUpdate[] {
     const received: UserUpdate[] = [];
     socket.onAny((event: string, data: UserUpdate['data']) => {
-      if ((userUpdateNames as string[]).includes(event)) received.push({ event, data } as UserUpdate);
+      if (((userUpdateNames as readonly string[])).includes(event)) received.push({ event, data } as UserUpdate);
     });
     return received;
   }

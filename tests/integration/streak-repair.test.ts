@@ -43,7 +43,7 @@ describe('streak repair', () => {
     await connected(socket);
     const received: UserUpdate[] = [];
     socket.onAny((event: string, data: UserUpdate['data']) => {
-      if ((userUpdateNames as string[]).includes(event)) received.push({ event, data } as UserUpdate);
+      if (((userUpdateNames as readonly string[])).includes(event)) received.push({ event, data } as UserUpdate);
     });
 
     // Events three days ago, two days ago and now: yesterday is missed and no freeze is held yet.

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { EngineRules, RewardSpec } from '../api/rules.js';
+import { userRoles, type UserRole } from '../auth/roles.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -16,8 +17,7 @@ const tenantId = () =>
     .notNull()
     .references(() => tenants.id, { onDelete: 'cascade' });
 
-export const userRoles = ['member', 'admin'] as const;
-export type UserRole = (typeof userRoles)[number];
+export { userRoles, type UserRole };
 
 /** A tenant's end user; `externalId` is the id the tenant's own app uses for them. */
 export const users = pgTable(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { UserRole } from '../db/schema.js';
+import type { UserRole } from '../auth/roles.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
 import { STREAM_NAME } from '../api/streams.js';
 import type { StreamMessage } from '../api/streams.js';

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { rarities } from '../api/rules.js';
 import { missionStateSchema } from '../api/state.js';
+import { userUpdateNames, type UserUpdateName } from './update-names.js';
+
+export { userUpdateNames, type UserUpdateName };
 
 /**
  * Per-user updates: each carries `seq`, which increases by exactly 1 per update of that user,
@@ -34,18 +37,15 @@ export const userUpdatePayloadSchemas = {
   'reward:granted': z.object({ reward: grantedRewardSchema, points: z.int() }),
   'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
   'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),
-};
+} satisfies Record<UserUpdateName, z.ZodType>;
 
-export type UserUpdatePayloads = { [N in keyof typeof userUpdatePayloadSchemas]: z.infer<(typeof userUpdatePayloadSchemas)[N]> };
-export type UserUpdateName = keyof UserUpdatePayloads;
+export type UserUpdatePayloads = { [N in UserUpdateName]: z.infer<(typeof userUpdatePayloadSchemas)[N]> };
 export type UserUpdateMessage<N extends UserUpdateName = UserUpdateName> = UserUpdatePayloads[N] & { seq: number; at: string };
 
 /** One stored update as `sync` returns it: the event name and exactly what was (or would have been) emitted. */
 export type UserUpdate = { [N in UserUpdateName]: { event: N; data: UserUpdateMessage<N> } }[UserUpdateName];
 
-export const userUpdateNames = Object.keys(userUpdatePayloadSchemas) as UserUpdateName[];
-
 export const userUpdateSchema = z.object({
-  event: z.enum(userUpdateNames as [UserUpdateName, ...UserUpdateName[]]),
+  event: z.enum(userUpdateNames),
   data: z.looseObject({ seq: z.number().int().positive(), at: z.string() }),
 });

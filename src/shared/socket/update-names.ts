@@ -1,0 +1,19 @@
+/**
+ * The names of the per-user updates, as plain data: the SDK needs the list at run time, and
+ * importing it from the zod schemas would put zod in every browser bundle. `user-updates.ts`
+ * checks at compile time that its schemas cover exactly these names.
+ */
+export const userUpdateNames = [
+  'activity:recorded',
+  'streak:updated',
+  'streak:at_risk',
+  'record:broken',
+  'missions:assigned',
+  'mission:progressed',
+  'mission:completed',
+  'reward:granted',
+  'box:opened',
+  'campaign:progressed',
+] as const;
+
+export type UserUpdateName = (typeof userUpdateNames)[number];
