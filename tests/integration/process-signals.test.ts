@@ -104,6 +104,8 @@ describe('signals to npm start', () => {
     const npm = PulseProcess.npm(script, env());
     const url = script === 'start:worker' ? '' : await npm.listeningUrl(60_000);
     if (script === 'start:worker') await npm.waitForLog((line) => line.message === 'workers started', 60_000);
+    // The last start-up step of a zero-config hub; it writes demo-credentials.json.
+    else await npm.waitForLog((line) => line.message === 'demo tenant ready');
     const pg = await npm.waitForLog((line) => line.message === 'started PostgreSQL');
     const redis = await npm.waitForLog((line) => line.message === 'started Redis');
     if (!String(pg.dataDir).startsWith(dataDir)) fallbackDirs.add(String(pg.dataDir));

@@ -38,6 +38,8 @@ describe('process start-up', () => {
     const redisLine = await first.waitForLog((line) => line.message === 'started Redis');
     expect(first.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(true);
 
+    // The demo tenant is made once the hub listens: wait for it rather than race it.
+    await first.waitForLog((line) => line.message === 'demo tenant ready');
     const credentialsFile = path.join(env.DATA_DIR, 'demo-credentials.json');
     const demo = JSON.parse(await readFile(credentialsFile, 'utf8')) as { tenantId: string; apiKey: string; baseUrl: string };
     expect((await stat(credentialsFile)).mode & 0o777).toBe(0o600);
