@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive, waitForExit } from '../../src/shared/runtime/local-services/process-utils.js';
 import { PulseProcess } from '../support/pulse-process.js';
 
@@ -98,10 +98,21 @@ describe('signals to npm start', () => {
     for (const dir of fallbackDirs) await rm(path.dirname(dir), { recursive: true, force: true });
   });
 
+  // A failed assertion must not leave a hub (and its servers) running: stop it the polite way.
+  const spawned: PulseProcess[] = [];
+  afterEach(async () => {
+    for (const npm of spawned.splice(0)) {
+      if (npm.child.exitCode !== null || npm.child.signalCode !== null) continue;
+      npm.signalGroup('SIGTERM');
+      await npm.exit(SHUTDOWN_TIMEOUT_MS).catch(() => npm.signalGroup('SIGKILL'));
+    }
+  });
+
   const env = () => ({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
 
   async function start(script: 'start' | 'start:hub' | 'start:worker' = 'start'): Promise<Started> {
     const npm = PulseProcess.npm(script, env());
+    spawned.push(npm);
     const url = script === 'start:worker' ? '' : await npm.listeningUrl(60_000);
     if (script === 'start:worker') await npm.waitForLog((line) => line.message === 'workers started', 60_000);
     // The last start-up step of a zero-config hub; it writes demo-credentials.json.

@@ -2,7 +2,7 @@ import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/shared/runtime/local-services/process-utils.js';
 import { projectRoot, PulseProcess } from '../support/pulse-process.js';
 
@@ -13,6 +13,16 @@ describe('process start-up', () => {
     dataDirs.push(dir);
     return dir;
   };
+  // A failed assertion must not orphan a hub with its local servers: stop what is still running.
+  const running: PulseProcess[] = [];
+  const track = (pulse: PulseProcess) => (running.push(pulse), pulse);
+  afterEach(async () => {
+    for (const pulse of running.splice(0)) {
+      if (pulse.child.exitCode !== null || pulse.child.signalCode !== null) continue;
+      pulse.kill('SIGTERM');
+      await pulse.exit().catch(() => pulse.kill('SIGKILL'));
+    }
+  });
   afterAll(async () => {
     await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
@@ -30,7 +40,7 @@ describe('process start-up', () => {
   it('with no DATABASE_URL or REDIS_URL starts its own Postgres and Redis, keeps data across restarts, stops them on exit', async () => {
     const env = { DATA_DIR: await freshDataDir(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off' };
 
-    const first = PulseProcess.start('all', env);
+    const first = track(PulseProcess.start('all', env));
     const url = await first.listeningUrl();
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
@@ -62,7 +72,7 @@ describe('process start-up', () => {
     expect(isProcessAlive(Number(pgLine.pid))).toBe(false);
     expect(isProcessAlive(Number(redisLine.pid))).toBe(false);
 
-    const second = PulseProcess.start('all', env);
+    const second = track(PulseProcess.start('all', env));
     await second.listeningUrl();
     expect(second.logs.some((line) => line.message === 'initialised a new PostgreSQL cluster')).toBe(false);
     const restarted = await second.waitForLog((line) => line.message === 'started PostgreSQL');
@@ -100,25 +110,22 @@ describe('process start-up', () => {
     }
     await symlink(path.join(projectRoot, 'node_modules'), path.join(project, 'node_modules'));
 
-    const npm = PulseProcess.npm('start', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off' }, project);
-    try {
-      const url = await npm.listeningUrl(60_000);
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      const pgLine = await npm.waitForLog((line) => line.message === 'started PostgreSQL');
-      const redisLine = await npm.waitForLog((line) => line.message === 'started Redis');
-      const dataDir = String(pgLine.dataDir);
-      if (!dataDir.startsWith(project)) {
-        // Kept elsewhere (as root): the log says where, and the pointer file in .data names it.
-        dataDirs.push(path.dirname(dataDir));
-        expect(npm.logs.some((line) => line.level === 'warn' && String(line.message).includes(dataDir))).toBe(true);
-        expect((await readFile(path.join(project, '.data', 'postgres.location'), 'utf8')).trim()).toBe(dataDir);
-      }
-      npm.kill('SIGTERM');
-      expect((await npm.exit()).code).toBe(0);
-      expect(isProcessAlive(Number(pgLine.pid))).toBe(false);
-      expect(isProcessAlive(Number(redisLine.pid))).toBe(false);
-    } finally {
-      if (npm.child.exitCode === null) npm.signalGroup('SIGKILL');
+    const npm = track(PulseProcess.npm('start', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', BACKUP_CRON: 'off' }, project));
+    const url = await npm.listeningUrl(60_000);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const pgLine = await npm.waitForLog((line) => line.message === 'started PostgreSQL');
+    const redisLine = await npm.waitForLog((line) => line.message === 'started Redis');
+    await npm.waitForLog((line) => line.message === 'demo tenant ready');
+    const dataDir = String(pgLine.dataDir);
+    if (!dataDir.startsWith(project)) {
+      // Kept elsewhere (as root): the log says where, and the pointer file in .data names it.
+      dataDirs.push(path.dirname(dataDir));
+      expect(npm.logs.some((line) => line.level === 'warn' && String(line.message).includes(dataDir))).toBe(true);
+      expect((await readFile(path.join(project, '.data', 'postgres.location'), 'utf8')).trim()).toBe(dataDir);
     }
+    npm.kill('SIGTERM');
+    expect((await npm.exit()).code).toBe(0);
+    expect(isProcessAlive(Number(pgLine.pid))).toBe(false);
+    expect(isProcessAlive(Number(redisLine.pid))).toBe(false);
   });
 });
