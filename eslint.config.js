@@ -17,12 +17,12 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/shared/config.ts'],
+    ignores: ['src/platform/config.ts'],
     rules: {
       'no-console': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through src/shared/config.ts.' },
+        { object: 'process', property: 'env', message: 'Read configuration through src/platform/config.ts.' },
       ],
     },
   },

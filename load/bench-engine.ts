@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseConfig } from '../src/shared/config.js';
+import { parseConfig } from '../src/platform/config.js';
 import { workerConcurrency } from '../src/workers/worker-pool.js';
 import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
 import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js';

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../src/shared/config.js';
+import { parseConfig } from '../src/platform/config.js';
 import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
 import { repoRoot } from './lib/child-process.js';
 import { findProfiles, formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from './lib/cpu-profile.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
-import { STREAM_NAME, type StreamMessage } from '../../src/shared/api/streams.js';
+import { STREAM_NAME, type StreamMessage } from '../../src/contracts/api/streams.js';
 import { cleanEnv, NodeChild, repoRoot, sleep } from './child-process.js';
 
 /**

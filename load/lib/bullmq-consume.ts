@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defaultJobOptions } from '../../src/shared/queues/producer.js';
+import { defaultJobOptions } from '../../src/platform/queues/producer.js';
 import { NodeChild, cleanEnv } from './child-process.js';
 
 /**

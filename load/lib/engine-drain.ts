@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { jobDefinitions } from '../../src/shared/queues/contracts.js';
-import { bullPrefix } from '../../src/shared/queues/producer.js';
+import { jobDefinitions } from '../../src/contracts/queues.js';
+import { bullPrefix } from '../../src/platform/queues/producer.js';
 import { sleep } from './child-process.js';
 import type { ClientFleet } from './fanout-clients.js';
 import { collectReceipts, postBenchEvents, type BenchTarget } from './engine-phase.js';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StreamMessage } from '../../src/shared/api/streams.js';
-import type { AckResponse } from '../../src/shared/socket/contracts.js';
-import { userUpdateNames, type UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
+import type { StreamMessage } from '../../src/contracts/api/streams.js';
+import type { AckResponse } from '../../src/contracts/socket/contracts.js';
+import { userUpdateNames, type UserUpdateMessage } from '../../src/contracts/socket/user-updates.js';
 import { sleep } from './child-process.js';
 import { BENCH_EVENT_TYPE, TIMELINE_BUCKET_MS, type BenchPayload, type ConnectResult, type ConnectTask, type FleetHealth, type FromChild, type ToChild } from './fanout-protocol.js';
 import { MsHistogram } from './ms-histogram.js';

@@ -1,5 +1,5 @@
-import type { StreamMessage } from '../../src/shared/api/streams.js';
-import type { TokenPair } from '../../src/shared/api/tokens.js';
+import type { StreamMessage } from '../../src/contracts/api/streams.js';
+import type { TokenPair } from '../../src/contracts/api/tokens.js';
 import type { BenchPayload } from './fanout-protocol.js';
 import type { HubProcess } from './hub-process.js';
 import type { ProcessGroup } from './proc-cpu.js';

@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../src/shared/config.js';
-import type { ProcessRole } from '../../src/shared/runtime/boot.js';
-import type { DemoCredentials } from '../../src/shared/runtime/demo-tenant.js';
+import { parseConfig } from '../../src/platform/config.js';
+import type { ProcessRole } from '../../src/roles/boot.js';
+import type { DemoCredentials } from '../../src/roles/demo-tenant.js';
 import { cleanEnv, NodeChild, sleep, type ExitStatus } from './child-process.js';
 
 /**
- * A real hub started as `node --import tsx src/main.ts <role>` in its own process, so the load
+ * A real hub started as `node --import tsx src/roles/main.ts <role>` in its own process, so the load
  * generator and the hub never share an event loop. Zero-config by default: a throwaway DATA_DIR
  * where the hub runs its own Postgres and Redis and creates the demo tenant; or existing servers
  * by URL, with a tenant created through the tenant:create CLI.
@@ -112,7 +112,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
     if (options.databaseUrl) tenant = await createTenant(env, options.tenantName ?? 'bench', options.signal);
 
     child = new NodeChild({
-      script: 'src/main.ts',
+      script: 'src/roles/main.ts',
       args: [options.role ?? 'all'],
       env,
       nodeArgs: options.nodeArgs,
@@ -144,7 +144,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
     }
     const { tenantId, apiKey } = tenant;
     if (options.separateWorker) {
-      worker = new NodeChild({ script: 'src/main.ts', args: ['worker'], env, nodeArgs: options.nodeArgs, detached: true, onLine: () => undefined });
+      worker = new NodeChild({ script: 'src/roles/main.ts', args: ['worker'], env, nodeArgs: options.nodeArgs, detached: true, onLine: () => undefined });
     }
 
     const databaseUrl = options.databaseUrl ?? (await localDatabaseUrl(dataDir, localPostgresPort));
@@ -261,7 +261,7 @@ function isAlive(pid: number): boolean {
 async function createTenant(env: Record<string, string>, name: string, signal?: AbortSignal): Promise<{ tenantId: string; apiKey: string }> {
   let output = '';
   const cli = new NodeChild({
-    script: 'src/cli/tenant-create.ts',
+    script: 'src/roles/cli/tenant-create.ts',
     args: ['--name', name, '--json'],
     env,
     onLine: (line, stream) => {

@@ -1,5 +1,5 @@
-import { connectDatabase } from '../../src/shared/db/client.js';
-import { createTenant } from '../../src/shared/repositories/tenants.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
+import { createTenant } from '../../src/repositories/tenants.js';
 import { formatLoadTable, runCannon, summarizeLoad, type CannonRequest, type LoadSummary } from './cannon.js';
 import type { HubProcess } from './hub-process.js';
 import { sendAtRate } from './paced-sender.js';

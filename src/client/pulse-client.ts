@@ -1,10 +1,10 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { z } from 'zod';
-import type { acceptedEventSchema, EventInputBody } from '../shared/api/events.js';
-import type { StreamMessage } from '../shared/api/streams.js';
-import type { AckResponse, ClientToServerEvents, DashboardMetrics, ServerToClientEvents } from '../shared/socket/contracts.js';
-import { userUpdateNames, type UserUpdateName } from '../shared/socket/update-names.js';
-import type { UserUpdate, UserUpdateMessage } from '../shared/socket/user-updates.js';
+import type { acceptedEventSchema, EventInputBody } from '../contracts/api/events.js';
+import type { StreamMessage } from '../contracts/api/streams.js';
+import type { AckResponse, ClientToServerEvents, DashboardMetrics, ServerToClientEvents } from '../contracts/socket/contracts.js';
+import { userUpdateNames, type UserUpdateName } from '../contracts/socket/update-names.js';
+import type { UserUpdate, UserUpdateMessage } from '../contracts/socket/user-updates.js';
 import { SeqTracker } from './seq-tracker.js';
 
 export interface PulseClientOptions {

@@ -1,6 +1,6 @@
-import { eventBatchSchema, eventInputSchema, type EventInputBody } from '../shared/api/events.js';
-import type { EventInput } from '../shared/repositories/event-writer.js';
-import type { UserDirectory } from '../shared/repositories/users.js';
+import { eventBatchSchema, eventInputSchema, type EventInputBody } from '../contracts/api/events.js';
+import type { EventInput } from '../services/event-writer.js';
+import type { UserDirectory } from '../repositories/users.js';
 import type { Principal } from './auth/authenticate.js';
 import { httpErrors, parseOrThrow, type FieldError } from './http/errors.js';
 

@@ -1,8 +1,8 @@
 import client from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import type { Sql } from '../shared/db/client.js';
-import type { JobQueues } from '../shared/queues/producer.js';
+import type { Sql } from '../repositories/db/client.js';
+import type { JobQueues } from '../platform/queues/producer.js';
 
 const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 

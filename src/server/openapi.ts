@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../shared/api/events.js';
-import { problemSchema, type Problem } from '../shared/api/problem.js';
-import { boxOddsSchema, openedBoxSchema } from '../shared/api/boxes.js';
-import { CAMPAIGN_KEY, campaignInputSchema, campaignListSchema, campaignSchema, leaderboardQuerySchema, leaderboardSchema } from '../shared/api/campaigns.js';
-import { externalUserId } from '../shared/api/common.js';
-import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema, ruleKey } from '../shared/api/rules.js';
-import { userStateSchema } from '../shared/api/state.js';
-import { MAX_REPAIR_DAYS, streakRepairRequestSchema, streakRepairResponseSchema } from '../shared/api/streaks.js';
-import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../shared/api/streams.js';
-import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../shared/api/tokens.js';
+import { eventPageSchema, ingestRequestSchema, ingestResponseSchema, listEventsQuerySchema } from '../contracts/api/events.js';
+import { problemSchema, type Problem } from '../contracts/api/problem.js';
+import { boxOddsSchema, openedBoxSchema } from '../contracts/api/boxes.js';
+import { CAMPAIGN_KEY, campaignInputSchema, campaignListSchema, campaignSchema, leaderboardQuerySchema, leaderboardSchema } from '../contracts/api/campaigns.js';
+import { externalUserId } from '../contracts/api/common.js';
+import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema, ruleKey } from '../contracts/api/rules.js';
+import { userStateSchema } from '../contracts/api/state.js';
+import { MAX_REPAIR_DAYS, streakRepairRequestSchema, streakRepairResponseSchema } from '../contracts/api/streaks.js';
+import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../contracts/api/streams.js';
+import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../contracts/api/tokens.js';
 import { MAX_BODY_BYTES } from './app.js';
 import type { ReadinessReport } from './readiness.js';
 

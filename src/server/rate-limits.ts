@@ -7,7 +7,7 @@ import {
   RateLimiterRes,
   type IRateLimiterStoreOptions,
 } from 'rate-limiter-flexible';
-import type { Config } from '../shared/config.js';
+import type { Config } from '../platform/config.js';
 import { httpErrors } from './http/errors.js';
 
 type Limiter = RateLimiterRedis | BurstyRateLimiter;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import type { Sql } from '../shared/db/client.js';
+import type { Sql } from '../repositories/db/client.js';
 
 export type DependencyName = 'postgres' | 'redis';
 

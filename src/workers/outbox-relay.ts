@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Sql } from '../shared/db/client.js';
-import { errorFields, type Logger } from '../shared/logger.js';
-import type { JobQueues } from '../shared/queues/producer.js';
-import { engineFieldsOfRow, type EngineEventColumns } from '../shared/repositories/events.js';
+import type { Sql } from '../repositories/db/client.js';
+import { errorFields, type Logger } from '../platform/logger.js';
+import type { JobQueues } from '../platform/queues/producer.js';
+import { engineFieldsOfRow, type EngineEventColumns } from '../repositories/events.js';
 
 export interface OutboxRelayOptions {
   sql: Sql;

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../shared/config.js';
-import type { Sql } from '../shared/db/client.js';
-import { errorFields, type Logger } from '../shared/logger.js';
-import { checkAfter, scheduleAtRiskChecks } from '../shared/queues/at-risk.js';
-import type { JobQueues } from '../shared/queues/producer.js';
-import type { RulesCache } from '../shared/repositories/engine-rules.js';
-import { engineFieldsOfRow, type EngineEventColumns } from '../shared/repositories/events.js';
-import { takeOverduePushes } from '../shared/repositories/user-updates.js';
+import type { Config } from '../platform/config.js';
+import type { Sql } from '../repositories/db/client.js';
+import { errorFields, type Logger } from '../platform/logger.js';
+import { checkAfter, scheduleAtRiskChecks } from '../services/at-risk-checks.js';
+import type { JobQueues } from '../platform/queues/producer.js';
+import type { RulesCache } from '../repositories/engine-rules.js';
+import { engineFieldsOfRow, type EngineEventColumns } from '../repositories/events.js';
+import { takeOverduePushes } from '../repositories/user-updates.js';
 import { applySchedules } from './schedules.js';
-import { requeuedCounterKey } from '../shared/queues/reconciliation.js';
+import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
 
 /** Rows handled per statement: bounded work per pass, whatever the backlog. */
 const PAGE = 500;

@@ -1,5 +1,5 @@
-import { jobNames, type JobName, type JobPayload } from '../shared/queues/contracts.js';
-import type { Logger } from '../shared/logger.js';
+import { jobNames, type JobName, type JobPayload } from '../contracts/queues.js';
+import type { Logger } from '../platform/logger.js';
 
 export interface JobContext {
   logger: Logger;

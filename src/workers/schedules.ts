@@ -1,5 +1,5 @@
-import type { Config } from '../shared/config.js';
-import type { JobQueues } from '../shared/queues/producer.js';
+import type { Config } from '../platform/config.js';
+import type { JobQueues } from '../platform/queues/producer.js';
 
 const BACKUP_SCHEDULER_ID = 'db.backup:scheduled';
 const PRUNE_SCHEDULER_ID = 'user-updates.prune:daily';

@@ -1,8 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { jobDefinitions, jobsOfQueue, queueNames, type JobName, type QueueName } from '../shared/queues/contracts.js';
-import { createRedis } from '../shared/redis.js';
-import { stalledJobOptions } from '../shared/queues/worker-options.js';
-import { errorFields, withLogContext, type Logger } from '../shared/logger.js';
+import { jobDefinitions, jobsOfQueue, queueNames, type JobName, type QueueName } from '../contracts/queues.js';
+import { createRedis } from '../platform/redis.js';
+import { stalledJobOptions } from '../platform/queues/worker-options.js';
+import { errorFields, withLogContext, type Logger } from '../platform/logger.js';
 import type { HandlerRegistry } from './registry.js';
 
 /**

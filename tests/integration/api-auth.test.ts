@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Problem } from '../../src/shared/api/problem.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { Problem } from '../../src/contracts/api/problem.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { apiRequest, mintTokens, postEvents } from '../support/api-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 

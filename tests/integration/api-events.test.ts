@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventPage } from '../../src/shared/api/events.js';
-import type { Problem } from '../../src/shared/api/problem.js';
-import { createTenant } from '../../src/shared/repositories/tenants.js';
+import type { EventPage } from '../../src/contracts/api/events.js';
+import type { Problem } from '../../src/contracts/api/problem.js';
+import { createTenant } from '../../src/repositories/tenants.js';
 import { apiRequest, mintTokens, postEvents } from '../support/api-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AtRiskScheduler, type AtRiskCheck } from '../../src/shared/queues/at-risk.js';
-import { jobDefinitions } from '../../src/shared/queues/contracts.js';
-import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
-import { createRedis } from '../../src/shared/redis.js';
+import { AtRiskScheduler, type AtRiskCheck } from '../../src/services/at-risk-checks.js';
+import { jobDefinitions } from '../../src/contracts/queues.js';
+import { bullPrefix, JobQueues } from '../../src/platform/queues/producer.js';
+import { createRedis } from '../../src/platform/redis.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { uniqueName } from '../support/test-env.js';
 

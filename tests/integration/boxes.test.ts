@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenedBox } from '../../src/shared/api/boxes.js';
-import { verifyRoll, type BoxRoll } from '../../src/shared/engine/boxes.js';
-import { grantRewards } from '../../src/shared/repositories/rewards.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import { resolveBoxSecret } from '../../src/shared/runtime/secrets.js';
+import type { OpenedBox } from '../../src/contracts/api/boxes.js';
+import { verifyRoll, type BoxRoll } from '../../src/domain/boxes.js';
+import { grantRewards } from '../../src/repositories/rewards.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
+import { resolveBoxSecret } from '../../src/platform/secrets.js';
 import { apiJson, mintTokens } from '../support/api-client.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { launchChromium } from '../support/chromium.js';
 import { rawRequest } from '../support/engine-io.js';

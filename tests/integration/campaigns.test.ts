@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Leaderboard } from '../../src/shared/api/campaigns.js';
-import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { Leaderboard } from '../../src/contracts/api/campaigns.js';
+import type { CreatedTenant } from '../../src/repositories/tenants.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { useTenantHub } from '../support/tenant-hub.js';
 import type { TestHub } from '../support/test-env.js';

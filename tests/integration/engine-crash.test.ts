@@ -1,9 +1,9 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineRulesSchema } from '../../src/shared/api/rules.js';
-import { connectDatabase } from '../../src/shared/db/client.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { engineRulesSchema } from '../../src/contracts/api/rules.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
+import { saveRules } from '../../src/repositories/engine-rules.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { postEvents } from '../support/api-client.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';

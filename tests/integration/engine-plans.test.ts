@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ENGINE_RULES } from '../../src/shared/api/rules.js';
-import { connectDatabase } from '../../src/shared/db/client.js';
-import { applyEvents } from '../../src/workers/engine/apply-batch.js';
+import { DEFAULT_ENGINE_RULES } from '../../src/contracts/api/rules.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
+import { applyEvents } from '../../src/services/engine/apply-batch.js';
 import { useTenantHub } from '../support/tenant-hub.js';
 import { storeEvent } from '../support/stored-events.js';
 import { until } from '../support/until.js';

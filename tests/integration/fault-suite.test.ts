@@ -2,13 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineRulesSchema } from '../../src/shared/api/rules.js';
+import { engineRulesSchema } from '../../src/contracts/api/rules.js';
 import type { ReadinessReport } from '../../src/server/readiness.js';
-import { connectDatabase } from '../../src/shared/db/client.js';
-import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
-import { requeuedCounterKey } from '../../src/shared/queues/reconciliation.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
+import { bullPrefix, JobQueues } from '../../src/platform/queues/producer.js';
+import { requeuedCounterKey } from '../../src/platform/queues/reconciliation.js';
+import { saveRules } from '../../src/repositories/engine-rules.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { mintTokens } from '../support/api-client.js';
 import { useActivityOnlyRules } from '../support/engine-rules.js';
 import { PacedSender, type PacedSenderReport } from '../support/paced-sender.js';
@@ -20,7 +20,7 @@ import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-
 import { until } from '../support/until.js';
 
 /**
- * Faults injected into real processes (two hubs and a worker started from `src/main.ts`, a Redis
+ * Faults injected into real processes (two hubs and a worker started from `src/roles/main.ts`, a Redis
  * of this file's own) while events flow at a steady pace over REST; at the end of each scenario
  * the counts must agree: events accepted with 202 (distinct ids) = rows in `events` = processed
  * markers = activity updates stored (each event's exactly once) = updates the users' connected

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant } from '../../src/repositories/tenants.js';
 import { mintTokens } from '../support/api-client.js';
 import { parseRawAnswer, rawRequest, rawSocket, type RawResponse } from '../support/raw-http.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SOCKET_PAYLOAD_BYTES } from '../../src/server/realtime/socket-server.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { connectPacket, eventPacket, findAck, pollingPath, PollingSession, rawRequest, RawWebSocket, RECORD_SEPARATOR } from '../support/engine-io.js';
 import { useActivityOnlyRules } from '../support/engine-rules.js';

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant } from '../../src/repositories/tenants.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 

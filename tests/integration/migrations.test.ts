@@ -5,7 +5,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrationsFolder, runMigrations } from '../../src/shared/db/migrate.js';
+import { migrationsFolder, runMigrations } from '../../src/repositories/db/migrate.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { createEmptyDatabase, type TestDatabase } from '../support/test-env.js';
@@ -32,7 +32,7 @@ describe('migrations', () => {
     const database = await createEmptyDatabase();
     databases.push(database);
     const env = { DATABASE_URL: database.url, LOG_LEVEL: 'info' };
-    const runs = [new PulseProcess('src/cli/migrate.ts', [], env), new PulseProcess('src/cli/migrate.ts', [], env)];
+    const runs = [new PulseProcess('src/roles/cli/migrate.ts', [], env), new PulseProcess('src/roles/cli/migrate.ts', [], env)];
     const exits = await Promise.all(runs.map((run) => run.exit()));
     expect(exits.map((exit) => exit.code), runs.map((run) => run.stderr).join('\n')).toEqual([0, 0]);
 

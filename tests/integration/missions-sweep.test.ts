@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ENGINE_RULES } from '../../src/shared/api/rules.js';
-import { selectMissions } from '../../src/shared/engine/missions.js';
-import { RulesCache } from '../../src/shared/repositories/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { DEFAULT_ENGINE_RULES } from '../../src/contracts/api/rules.js';
+import { selectMissions } from '../../src/domain/missions.js';
+import { RulesCache } from '../../src/repositories/engine-rules.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { createMissionSweepHandler } from '../../src/workers/processors/missions-sweep.js';
 import { mintTokens } from '../support/api-client.js';
 import { silentLogger } from '../support/silent-logger.js';

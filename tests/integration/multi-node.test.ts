@@ -1,9 +1,9 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase } from '../../src/shared/db/client.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
 import { useActivityOnlyRules } from '../support/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
+import type { UserUpdateMessage } from '../../src/contracts/socket/user-updates.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';

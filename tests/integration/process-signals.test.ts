@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isProcessAlive, waitForExit } from '../../src/shared/runtime/local-services/process-utils.js';
+import { isProcessAlive, waitForExit } from '../../src/platform/local-services/process-utils.js';
 import { PulseProcess } from '../support/pulse-process.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isProcessAlive } from '../../src/shared/runtime/local-services/process-utils.js';
+import { isProcessAlive } from '../../src/platform/local-services/process-utils.js';
 import { projectRoot, PulseProcess } from '../support/pulse-process.js';
 
 describe('process start-up', () => {

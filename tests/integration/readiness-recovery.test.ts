@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadinessReport } from '../../src/server/readiness.js';
-import { startLocalPostgres, startLocalRedis } from '../../src/shared/runtime/local-services/index.js';
+import { startLocalPostgres, startLocalRedis } from '../../src/platform/local-services/index.js';
 import { silentLogger } from '../support/silent-logger.js';
 import { startTestHub, type TestHub } from '../support/test-env.js';
 

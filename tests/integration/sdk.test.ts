@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPulseClient, type PulseClient, type PulseClientOptions } from '../../src/client/index.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { useActivityOnlyRules } from '../support/engine-rules.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';

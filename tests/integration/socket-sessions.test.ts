@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { StreamMessage } from '../../src/shared/api/streams.js';
-import type { TokenPair } from '../../src/shared/api/tokens.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import type { ConnectErrorData } from '../../src/shared/socket/contracts.js';
+import type { StreamMessage } from '../../src/contracts/api/streams.js';
+import type { TokenPair } from '../../src/contracts/api/tokens.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
+import type { ConnectErrorData } from '../../src/contracts/socket/contracts.js';
 import { apiJson, apiRequest, mintTokens } from '../support/api-client.js';
 import { connected, openSocket, refusedWith, type TestSocket } from '../support/socket-client.js';
 import { createTestDatabase, startTestHub, uniqueName, useTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';

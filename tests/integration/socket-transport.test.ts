@@ -1,8 +1,8 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SOCKET_PAYLOAD_BYTES } from '../../src/server/realtime/socket-server.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import type { ServerToClientEvents, ClientToServerEvents } from '../../src/shared/socket/contracts.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
+import type { ServerToClientEvents, ClientToServerEvents } from '../../src/contracts/socket/contracts.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { parseOpenPacket, pollingPath, PollingSession, rawRequest, RawWebSocket, websocketUrl } from '../support/engine-io.js';
 import { useActivityOnlyRules } from '../support/engine-rules.js';

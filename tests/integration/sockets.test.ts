@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { apiRequest, mintTokens } from '../support/api-client.js';
 import { connected, openSocket, refusedWith, type TestSocket } from '../support/socket-client.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';

@@ -1,13 +1,13 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../src/shared/auth/credentials.js';
-import { connectDatabase } from '../../src/shared/db/client.js';
-import { ApiKeyVerifier, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import { hashSecret } from '../../src/platform/credentials.js';
+import { connectDatabase } from '../../src/repositories/db/client.js';
+import { ApiKeyVerifier, type CreatedTenant } from '../../src/repositories/tenants.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-env.js';
 
 function runCli(args: string[], env: Record<string, string>) {
-  const cli = new PulseProcess('src/cli/tenant-create.ts', args, env);
+  const cli = new PulseProcess('src/roles/cli/tenant-create.ts', args, env);
   let stdout = '';
   cli.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   return cli.exit().then((exit) => ({ ...exit, stdout, stderr: cli.stderr }));

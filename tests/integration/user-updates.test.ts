@@ -1,10 +1,10 @@
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pruneUserUpdates } from '../../src/shared/repositories/user-updates.js';
+import { pruneUserUpdates } from '../../src/repositories/user-updates.js';
 import { ACTIVITY_ONLY_RULES } from '../support/engine-rules.js';
-import type { CreatedTenant } from '../../src/shared/repositories/tenants.js';
-import type { DashboardMetrics } from '../../src/shared/socket/contracts.js';
-import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
+import type { CreatedTenant } from '../../src/repositories/tenants.js';
+import type { DashboardMetrics } from '../../src/contracts/socket/contracts.js';
+import type { UserUpdateMessage } from '../../src/contracts/socket/user-updates.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
 import { useTenantHub } from '../support/tenant-hub.js';

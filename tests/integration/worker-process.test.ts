@@ -7,8 +7,8 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullPrefix, JobQueues } from '../../src/shared/queues/producer.js';
-import { FORCE_EXIT_AFTER_MS } from '../../src/shared/runtime/lifecycle.js';
+import { bullPrefix, JobQueues } from '../../src/platform/queues/producer.js';
+import { FORCE_EXIT_AFTER_MS } from '../../src/platform/lifecycle.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';
 

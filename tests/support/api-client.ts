@@ -1,5 +1,5 @@
-import type { IngestResponse } from '../../src/shared/api/events.js';
-import type { TokenPair } from '../../src/shared/api/tokens.js';
+import type { IngestResponse } from '../../src/contracts/api/events.js';
+import type { TokenPair } from '../../src/contracts/api/tokens.js';
 
 /** Thin fetch wrappers so tests read as API calls; they return the raw Response for status/header checks. */
 export function apiRequest(baseUrl: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {

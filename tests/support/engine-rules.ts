@@ -1,6 +1,6 @@
-import { engineRulesSchema } from '../../src/shared/api/rules.js';
-import type { Database } from '../../src/shared/db/client.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
+import { engineRulesSchema } from '../../src/contracts/api/rules.js';
+import type { Database } from '../../src/repositories/db/client.js';
+import { saveRules } from '../../src/repositories/engine-rules.js';
 
 /**
  * Rules under which an event produces only its `activity:recorded` update (no streaks, records

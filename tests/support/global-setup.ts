@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { runMigrations } from '../../src/shared/db/migrate.js';
-import { startLocalPostgres, startLocalRedis } from '../../src/shared/runtime/local-services/index.js';
+import { runMigrations } from '../../src/repositories/db/migrate.js';
+import { startLocalPostgres, startLocalRedis } from '../../src/platform/local-services/index.js';
 import { silentLogger } from './silent-logger.js';
 
 declare module 'vitest' {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IngestResponse } from '../../src/shared/api/events.js';
+import type { IngestResponse } from '../../src/contracts/api/events.js';
 
 export interface PacedSenderOptions {
   /** Hubs to post to, read before each request (a test may swap a dead one out): batches go round-robin. */

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProcessRole } from '../../src/shared/runtime/boot.js';
+import type { ProcessRole } from '../../src/roles/boot.js';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -14,7 +14,7 @@ function baseEnv(): Record<string, string> {
   return { PATH, HOME };
 }
 
-/** A real Pulse Hub process (`src/main.ts` or a CLI script) whose JSON log lines the test can wait for. */
+/** A real Pulse Hub process (`src/roles/main.ts` or a CLI script) whose JSON log lines the test can wait for. */
 export class PulseProcess {
   readonly child: ChildProcess;
   readonly logs: LogLine[] = [];
@@ -57,7 +57,7 @@ export class PulseProcess {
   }
 
   static start(role: ProcessRole, env: Record<string, string>): PulseProcess {
-    return new PulseProcess('src/main.ts', [role], env);
+    return new PulseProcess('src/roles/main.ts', [role], env);
   }
 
   /**

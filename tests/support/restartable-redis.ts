@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocalRedis } from '../../src/shared/runtime/local-services/index.js';
+import { startLocalRedis } from '../../src/platform/local-services/index.js';
 import { silentLogger } from './silent-logger.js';
 
 /**

@@ -1,5 +1,5 @@
 import winston from 'winston';
-import type { Logger } from '../../src/shared/logger.js';
+import type { Logger } from '../../src/platform/logger.js';
 
 /** Tests assert on behaviour, not log lines; keep their output readable. */
 export function silentLogger(): Logger {

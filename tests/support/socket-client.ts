@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } from '../../src/shared/socket/contracts.js';
+import type { ClientToServerEvents, ConnectErrorData, ServerToClientEvents } from '../../src/contracts/socket/contracts.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { EngagementJob } from '../../src/workers/engine/apply-batch.js';
+import type { EngagementJob } from '../../src/services/engine/apply-batch.js';
 
 export interface StoredEventInput {
   tenantId: string;

@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { EngineRules } from '../../src/shared/api/rules.js';
-import { saveRules } from '../../src/shared/repositories/engine-rules.js';
-import { createTenant, type CreatedTenant } from '../../src/shared/repositories/tenants.js';
+import type { EngineRules } from '../../src/contracts/api/rules.js';
+import { saveRules } from '../../src/repositories/engine-rules.js';
+import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import type { TestSocket } from './socket-client.js';
 import { useTestHub, type TestHub } from './test-env.js';
 

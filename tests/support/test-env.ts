@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { parseConfig, type Config } from '../../src/shared/config.js';
-import { boot, type Booted, type ProcessRole } from '../../src/shared/runtime/boot.js';
-import { Lifecycle } from '../../src/shared/runtime/lifecycle.js';
+import { parseConfig, type Config } from '../../src/platform/config.js';
+import { boot, type Booted, type ProcessRole } from '../../src/roles/boot.js';
+import { Lifecycle } from '../../src/platform/lifecycle.js';
 import { silentLogger } from './silent-logger.js';
 
 export const uniqueName = (label: string) => `${label}_${randomBytes(5).toString('hex')}`;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AckResponse, SyncResult } from '../../src/shared/socket/contracts.js';
-import type { UserUpdateMessage } from '../../src/shared/socket/user-updates.js';
+import type { AckResponse, SyncResult } from '../../src/contracts/socket/contracts.js';
+import type { UserUpdateMessage } from '../../src/contracts/socket/user-updates.js';
 import { mintTokens } from './api-client.js';
 import { openSocket, type TestSocket } from './socket-client.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { exportPKCS8, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/server/auth/access-tokens.js';
-import { parseConfig } from '../../src/shared/config.js';
+import { parseConfig } from '../../src/platform/config.js';
 
 const secret = 'a'.repeat(48);
 const subject = { userId: randomUUID(), tenantId: randomUUID(), role: 'member' as const, familyId: randomUUID() };

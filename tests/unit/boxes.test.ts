@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BOX_TABLE, rarities, type BoxTable, type Rarity } from '../../src/shared/api/rules.js';
-import { rarityForUniform, rollBox, verifyRoll, type BoxRoll, type ROLL_ALGORITHM } from '../../src/shared/engine/boxes.js';
+import { DEFAULT_BOX_TABLE, rarities, type BoxTable, type Rarity } from '../../src/contracts/api/rules.js';
+import { rarityForUniform, rollBox, verifyRoll, type BoxRoll, type ROLL_ALGORITHM } from '../../src/domain/boxes.js';
 
 type Odds = BoxTable['odds'];
 type Counts = Record<Rarity, number>;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/shared/config.js';
+import { ConfigError, parseConfig } from '../../src/platform/config.js';
 
 function issuesOf(env: Record<string, string>) {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashSecret, isApiKey, issueCredential, parseCredential, secretMatches } from '../../src/shared/auth/credentials.js';
+import { hashSecret, isApiKey, issueCredential, parseCredential, secretMatches } from '../../src/platform/credentials.js';
 
 describe('opaque credentials', () => {
   it('round-trips an issued API key to its id and a secret that matches the stored hash', () => {

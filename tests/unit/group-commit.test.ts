@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, ItemFailure } from '../../src/shared/runtime/group-commit.js';
+import { GroupCommit, ItemFailure } from '../../src/platform/group-commit.js';
 
 /** A commit function that records its batches and waits until released. */
 function recordingCommit(fail: (items: number[]) => boolean = () => false) {

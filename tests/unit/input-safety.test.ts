@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventBatchSchema, eventInputSchema } from '../../src/shared/api/events.js';
-import { findUnsafeInput, INPUT_MESSAGES, MAX_INPUT_DEPTH, unsafeStringReason } from '../../src/shared/api/input-safety.js';
-import { storableString } from '../../src/shared/api/common.js';
+import { eventBatchSchema, eventInputSchema } from '../../src/contracts/api/events.js';
+import { findUnsafeInput, INPUT_MESSAGES, MAX_INPUT_DEPTH, unsafeStringReason } from '../../src/contracts/api/input-safety.js';
+import { storableString } from '../../src/contracts/api/common.js';
 
 const SEED = 20261202;
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Lifecycle, SignalPolicy, shutdownSignals } from '../../src/shared/runtime/lifecycle.js';
+import { Lifecycle, SignalPolicy, shutdownSignals } from '../../src/platform/lifecycle.js';
 import { silentLogger } from '../support/silent-logger.js';
 
 describe('Lifecycle', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ANY_EVENT, engineRulesSchema, type MissionTemplate } from '../../src/shared/api/rules.js';
-import type { LocalDay } from '../../src/shared/engine/calendar.js';
-import { advanceMission, missionDaysToAssign, missionMatches, selectMissions } from '../../src/shared/engine/missions.js';
+import { ANY_EVENT, engineRulesSchema, type MissionTemplate } from '../../src/contracts/api/rules.js';
+import type { LocalDay } from '../../src/domain/calendar.js';
+import { advanceMission, missionDaysToAssign, missionMatches, selectMissions } from '../../src/domain/missions.js';
 
 const DEFAULT_TEMPLATES = engineRulesSchema.parse({}).missions.templates;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { checkRedisPersistence } from '../../src/shared/runtime/redis-persistence.js';
+import { checkRedisPersistence } from '../../src/platform/redis-persistence.js';
 
 type Config = Record<string, string> | Error | 'hang';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobNames, type JobName } from '../../src/shared/queues/contracts.js';
+import { jobNames, type JobName } from '../../src/contracts/queues.js';
 import { buildHandlerRegistry, HandlerRegistryError, type JobHandler } from '../../src/workers/registry.js';
 
 const handlerFor = (name: string): JobHandler => ({ name: name as JobName, handle: () => Promise.resolve(name) });

@@ -34,7 +34,7 @@ describe('the client SDK (pulse-hub/client)', () => {
       'src/client/index.ts',
       'src/client/pulse-client.ts',
       'src/client/seq-tracker.ts',
-      'src/shared/socket/update-names.ts',
+      'src/contracts/socket/update-names.ts',
     ]);
   });
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { streakRuleSchema } from '../../src/shared/api/rules.js';
-import { daysBetween, localDay, nextLocalDay, type LocalDay } from '../../src/shared/engine/calendar.js';
-import { creditDay, EMPTY_STREAK, foldStreak, guardAfterRepair, stepStreak, streakAsOf, type DayGuard, type StreakState } from '../../src/shared/engine/streaks.js';
-import { adoptZone, ZONE_CHANGE_COOLDOWN_MS, zoneAt, type ZoneState } from '../../src/shared/engine/time-zones.js';
+import { streakRuleSchema } from '../../src/contracts/api/rules.js';
+import { daysBetween, localDay, nextLocalDay, type LocalDay } from '../../src/domain/calendar.js';
+import { creditDay, EMPTY_STREAK, foldStreak, guardAfterRepair, stepStreak, streakAsOf, type DayGuard, type StreakState } from '../../src/domain/streaks.js';
+import { adoptZone, ZONE_CHANGE_COOLDOWN_MS, zoneAt, type ZoneState } from '../../src/domain/time-zones.js';
 
 const ZONES = ['America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'Pacific/Apia', 'Asia/Kolkata', 'UTC'] as const;
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors, importPKCS8, importSPKI, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import type { Config } from '../../shared/config.js';
-import { userRoles, type UserRole } from '../../shared/db/schema.js';
+import type { Config } from '../../platform/config.js';
+import { userRoles, type UserRole } from '../../repositories/db/schema.js';
 
 export interface AccessClaims {
   userId: string;

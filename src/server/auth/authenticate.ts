@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
-import { isApiKey } from '../../shared/auth/credentials.js';
-import type { UserRole } from '../../shared/db/schema.js';
-import type { ApiKeyVerifier } from '../../shared/repositories/tenants.js';
+import { isApiKey } from '../../platform/credentials.js';
+import type { UserRole } from '../../repositories/db/schema.js';
+import type { ApiKeyVerifier } from '../../repositories/tenants.js';
 import { httpErrors } from '../http/errors.js';
 import { consumeOrThrow, type RateLimits } from '../rate-limits.js';
 import { AccessTokenError, type AccessTokens } from './access-tokens.js';

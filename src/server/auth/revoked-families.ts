@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { errorFields, type Logger } from '../../shared/logger.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
 import type { RevocationCheck } from './access-tokens.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { UnknownUserError, UnstorableEventError } from '../../shared/repositories/event-writer.js';
-import { findUnsafeInput } from '../../shared/api/input-safety.js';
+import { UnknownUserError, UnstorableEventError } from '../../services/event-writer.js';
+import { findUnsafeInput } from '../../contracts/api/input-safety.js';
 
 export interface FieldError {
   path: string;

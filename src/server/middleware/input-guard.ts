@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { findUnsafeInput, unsafeStringReason, type UnsafeInput } from '../../shared/api/input-safety.js';
+import { findUnsafeInput, unsafeStringReason, type UnsafeInput } from '../../contracts/api/input-safety.js';
 import { HttpError, httpErrors } from '../http/errors.js';
 
 const shown = (segment: string) => (segment.length > 80 ? `${segment.slice(0, 80)}…` : segment);

@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import type { Problem } from '../../shared/api/problem.js';
-import { errorFields, type Logger } from '../../shared/logger.js';
+import type { Problem } from '../../contracts/api/problem.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
 import { asHttpError } from '../http/errors.js';
 
 export function sendProblem(res: Response, problem: Omit<Problem, 'type'> & { type?: string }): void {

@@ -1,7 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { withLogContext, type Logger } from '../../shared/logger.js';
+import { withLogContext, type Logger } from '../../platform/logger.js';
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 

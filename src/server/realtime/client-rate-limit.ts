@@ -1,6 +1,6 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config } from '../../shared/config.js';
-import type { Logger } from '../../shared/logger.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
 import { SocketError } from './handlers.js';
 import type { PulseSocket } from './types.js';
 

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
-import type { Sql } from '../../shared/db/client.js';
-import { errorFields, type Logger } from '../../shared/logger.js';
-import type { JobQueues } from '../../shared/queues/producer.js';
-import type { DashboardMetrics } from '../../shared/socket/contracts.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
+import type { JobQueues } from '../../platform/queues/producer.js';
+import type { DashboardMetrics } from '../../contracts/socket/contracts.js';
 import type { PulseServer } from './types.js';
 
 const DASHBOARD_ROOM = /^tenant:([0-9a-f-]{36}):dashboard$/;

@@ -1,10 +1,10 @@
 import { Worker } from 'bullmq';
-import { jobDefinitions } from '../../shared/queues/contracts.js';
-import { createRedis } from '../../shared/redis.js';
-import { errorFields, type Logger } from '../../shared/logger.js';
-import { rooms } from '../../shared/socket/contracts.js';
+import { jobDefinitions } from '../../contracts/queues.js';
+import { createRedis } from '../../platform/redis.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
+import { rooms } from '../../contracts/socket/contracts.js';
 import type { PulseServer } from './types.js';
-import { stalledJobOptions } from '../../shared/queues/worker-options.js';
+import { stalledJobOptions } from '../../platform/queues/worker-options.js';
 
 /**
  * Workers reach clients only through the `realtime` queue: whichever hub node takes a job emits

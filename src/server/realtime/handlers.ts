@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import { errorFields, type Logger } from '../../shared/logger.js';
-import type { Ack, AckResponse, ClientToServerEvents, SocketErrorCode } from '../../shared/socket/contracts.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
+import type { Ack, AckResponse, ClientToServerEvents, SocketErrorCode } from '../../contracts/socket/contracts.js';
 import { asHttpError } from '../http/errors.js';
 import type { PulseSocket } from './types.js';
-import { findUnsafeInput } from '../../shared/api/input-safety.js';
+import { findUnsafeInput } from '../../contracts/api/input-safety.js';
 
 type Failure = { code: SocketErrorCode; message: string };
 

@@ -1,6 +1,6 @@
 import type { ExtendedError } from 'socket.io';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { ConnectErrorData } from '../../shared/socket/contracts.js';
+import type { ConnectErrorData } from '../../contracts/socket/contracts.js';
 import { AccessTokenError, type AccessTokens } from '../auth/access-tokens.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { UserSocketQuota } from './socket-quota.js';

@@ -1,6 +1,6 @@
 import type { Adapter, Session } from 'socket.io-adapter';
-import type { SocketData } from '../../shared/socket/contracts.js';
-import { rooms } from '../../shared/socket/contracts.js';
+import type { SocketData } from '../../contracts/socket/contracts.js';
+import { rooms } from '../../contracts/socket/contracts.js';
 import type { RevokedFamilies } from '../auth/revoked-families.js';
 import { endSession, watchSessionExpiry } from './session-expiry.js';
 import type { PulseServer, PulseSocket } from './types.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { errorFields, type Logger } from '../../shared/logger.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
 import type { PulseServer, PulseSocket } from './types.js';
 
 /** A node refreshes its sockets' entries this often; entries older than STALE_MS belong to a dead node. */

@@ -2,12 +2,12 @@ import type http from 'node:http';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import type { Config } from '../../shared/config.js';
-import type { Sql } from '../../shared/db/client.js';
-import { updatesSince } from '../../shared/repositories/user-updates.js';
-import type { Logger } from '../../shared/logger.js';
-import type { EventWriter } from '../../shared/repositories/event-writer.js';
-import type { UserDirectory } from '../../shared/repositories/users.js';
+import type { Config } from '../../platform/config.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { updatesSince } from '../../repositories/user-updates.js';
+import type { Logger } from '../../platform/logger.js';
+import type { EventWriter } from '../../services/event-writer.js';
+import type { UserDirectory } from '../../repositories/users.js';
 import {
   refreshRequestSchema,
   roomRequestSchema,
@@ -19,7 +19,7 @@ import {
   type InterServerEvents,
   type ServerToClientEvents,
   type SocketData,
-} from '../../shared/socket/contracts.js';
+} from '../../contracts/socket/contracts.js';
 import { AccessTokenError, type AccessTokens } from '../auth/access-tokens.js';
 import { attributeEvents } from '../ingest.js';
 import { clientEventLimiter } from './client-rate-limit.js';

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Sql } from '../../shared/db/client.js';
-import { ROLL_ALGORITHM } from '../../shared/engine/boxes.js';
-import { deliverUpdates } from '../../shared/queues/deliveries.js';
-import type { JobQueues } from '../../shared/queues/producer.js';
-import { openBox } from '../../shared/repositories/boxes.js';
-import type { RulesCache } from '../../shared/repositories/engine-rules.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { ROLL_ALGORITHM } from '../../domain/boxes.js';
+import { deliverUpdates } from '../../services/deliveries.js';
+import type { JobQueues } from '../../platform/queues/producer.js';
+import { openBox } from '../../services/box-opening.js';
+import type { RulesCache } from '../../repositories/engine-rules.js';
 import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
 import { httpErrors, parseOrThrow } from '../http/errors.js';
 import type { RateLimits } from '../rate-limits.js';

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { CAMPAIGN_KEY, campaignInputSchema, leaderboardQuerySchema, type CampaignInput, type Leaderboard } from '../../shared/api/campaigns.js';
-import { pgArrayType, type Database, type Sql } from '../../shared/db/client.js';
-import { CampaignStore, campaignView } from '../../shared/repositories/campaigns.js';
-import type { RulesCache } from '../../shared/repositories/engine-rules.js';
-import type { LeaderboardEntry, Leaderboards } from '../../shared/repositories/leaderboards.js';
+import { CAMPAIGN_KEY, campaignInputSchema, leaderboardQuerySchema, type CampaignInput, type Leaderboard } from '../../contracts/api/campaigns.js';
+import { pgArrayType, type Database, type Sql } from '../../repositories/db/client.js';
+import { CampaignStore, campaignView } from '../../repositories/campaigns.js';
+import type { RulesCache } from '../../repositories/engine-rules.js';
+import type { LeaderboardEntry, Leaderboards } from '../../repositories/leaderboards.js';
 import { actorOf, requireTenantAdmin } from '../auth/admin.js';
 import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
 import { httpErrors, parseOrThrow } from '../http/errors.js';

@@ -1,9 +1,9 @@
 import { Router, type Response } from 'express';
-import { listEventsQuerySchema } from '../../shared/api/events.js';
-import type { Database } from '../../shared/db/client.js';
-import type { EventWriter } from '../../shared/repositories/event-writer.js';
-import { listEvents } from '../../shared/repositories/events.js';
-import type { UserDirectory } from '../../shared/repositories/users.js';
+import { listEventsQuerySchema } from '../../contracts/api/events.js';
+import type { Database } from '../../repositories/db/client.js';
+import type { EventWriter } from '../../services/event-writer.js';
+import { listEvents } from '../../repositories/events.js';
+import type { UserDirectory } from '../../repositories/users.js';
 import { authenticate, principalOf, type CredentialVerifiers, type Principal } from '../auth/authenticate.js';
 import { httpErrors, parseOrThrow } from '../http/errors.js';
 import { attributeEvents, parseIngestBody } from '../ingest.js';

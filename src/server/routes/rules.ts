@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { engineRulesSchema } from '../../shared/api/rules.js';
-import type { Database, Sql } from '../../shared/db/client.js';
-import { loadRules, saveRules, type StoredRules } from '../../shared/repositories/engine-rules.js';
+import { engineRulesSchema } from '../../contracts/api/rules.js';
+import type { Database, Sql } from '../../repositories/db/client.js';
+import { loadRules, saveRules, type StoredRules } from '../../repositories/engine-rules.js';
 import { actorOf, requireTenantAdmin } from '../auth/admin.js';
 import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
 import { parseOrThrow } from '../http/errors.js';

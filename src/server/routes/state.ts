@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { Sql } from '../../shared/db/client.js';
-import type { RulesCache } from '../../shared/repositories/engine-rules.js';
-import { loadUserState } from '../../shared/repositories/user-state.js';
-import type { UserDirectory } from '../../shared/repositories/users.js';
+import type { Sql } from '../../repositories/db/client.js';
+import type { RulesCache } from '../../repositories/engine-rules.js';
+import { loadUserState } from '../../repositories/user-state.js';
+import type { UserDirectory } from '../../repositories/users.js';
 import { requireTenantAdmin } from '../auth/admin.js';
 import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
 import { httpErrors } from '../http/errors.js';

@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { STREAM_NAME, streamMessageRequestSchema } from '../../shared/api/streams.js';
-import { rooms } from '../../shared/socket/contracts.js';
+import { STREAM_NAME, streamMessageRequestSchema } from '../../contracts/api/streams.js';
+import { rooms } from '../../contracts/socket/contracts.js';
 import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
 import { httpErrors, parseOrThrow } from '../http/errors.js';
 import { requireJson } from '../middleware/require-json.js';

@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import { externalUserId } from '../../shared/api/common.js';
-import { createTokenRequestSchema, refreshTokenRequestSchema, type TokenPair } from '../../shared/api/tokens.js';
-import type { Database } from '../../shared/db/client.js';
-import { recordAudit } from '../../shared/repositories/audit.js';
-import type { RefreshTokenStore } from '../../shared/repositories/refresh-tokens.js';
-import type { UserDirectory, UserProfile } from '../../shared/repositories/users.js';
+import { externalUserId } from '../../contracts/api/common.js';
+import { createTokenRequestSchema, refreshTokenRequestSchema, type TokenPair } from '../../contracts/api/tokens.js';
+import type { Database } from '../../repositories/db/client.js';
+import { recordAudit } from '../../repositories/audit.js';
+import type { RefreshTokenStore } from '../../repositories/refresh-tokens.js';
+import type { UserDirectory, UserProfile } from '../../repositories/users.js';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import { authenticate, principalOf, recordAuthFailure, type CredentialVerifiers } from '../auth/authenticate.js';
 import { httpErrors, parseOrThrow } from '../http/errors.js';

@@ -1,12 +1,12 @@
-import type { Sql } from '../../shared/db/client.js';
-import { errorFields, type Logger } from '../../shared/logger.js';
-import { AtRiskScheduler } from '../../shared/queues/at-risk.js';
-import { deliverUpdates } from '../../shared/queues/deliveries.js';
-import type { JobQueues } from '../../shared/queues/producer.js';
-import type { RulesCache } from '../../shared/repositories/engine-rules.js';
-import type { Leaderboards } from '../../shared/repositories/leaderboards.js';
-import { GroupCommit } from '../../shared/runtime/group-commit.js';
-import { applyEvents, type AppliedJob, type EngagementJob } from '../engine/apply-batch.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { errorFields, type Logger } from '../../platform/logger.js';
+import { AtRiskScheduler } from '../../services/at-risk-checks.js';
+import { deliverUpdates } from '../../services/deliveries.js';
+import type { JobQueues } from '../../platform/queues/producer.js';
+import type { RulesCache } from '../../repositories/engine-rules.js';
+import type { Leaderboards } from '../../repositories/leaderboards.js';
+import { GroupCommit } from '../../platform/group-commit.js';
+import { applyEvents, type AppliedJob, type EngagementJob } from '../../services/engine/apply-batch.js';
 import type { JobHandler } from '../registry.js';
 
 export interface EngagementDeps {

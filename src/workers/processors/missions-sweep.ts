@@ -1,11 +1,11 @@
-import type { Sql } from '../../shared/db/client.js';
-import { localDay } from '../../shared/engine/calendar.js';
-import { missionDaysToAssign } from '../../shared/engine/missions.js';
-import { deliverUpdates } from '../../shared/queues/deliveries.js';
-import type { JobQueues } from '../../shared/queues/producer.js';
-import type { RulesCache } from '../../shared/repositories/engine-rules.js';
-import { assignMissions } from '../../shared/repositories/missions.js';
-import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { localDay } from '../../domain/calendar.js';
+import { missionDaysToAssign } from '../../domain/missions.js';
+import { deliverUpdates } from '../../services/deliveries.js';
+import type { JobQueues } from '../../platform/queues/producer.js';
+import type { RulesCache } from '../../repositories/engine-rules.js';
+import { assignMissions } from '../../repositories/missions.js';
+import { appendUserUpdates } from '../../repositories/user-updates.js';
 import type { JobHandler } from '../registry.js';
 
 /** Users with an event this recent get missions without having to come back first. */

@@ -1,5 +1,5 @@
-import type { Sql } from '../../shared/db/client.js';
-import { pruneUserUpdates } from '../../shared/repositories/user-updates.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { pruneUserUpdates } from '../../repositories/user-updates.js';
 import type { JobHandler } from '../registry.js';
 
 export function createPruneUserUpdatesHandler(deps: { sql: Sql; retentionDays: number }): JobHandler<'user-updates.prune'> {

@@ -1,8 +1,8 @@
-import type { Sql } from '../../shared/db/client.js';
-import { streakAsOf } from '../../shared/engine/streaks.js';
-import { deliverUpdates } from '../../shared/queues/deliveries.js';
-import type { JobQueues } from '../../shared/queues/producer.js';
-import { appendUserUpdates } from '../../shared/repositories/user-updates.js';
+import type { Sql } from '../../repositories/db/client.js';
+import { streakAsOf } from '../../domain/streaks.js';
+import { deliverUpdates } from '../../services/deliveries.js';
+import type { JobQueues } from '../../platform/queues/producer.js';
+import { appendUserUpdates } from '../../repositories/user-updates.js';
 import type { JobHandler } from '../registry.js';
 
 interface StreakCheckRow {

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { userUpdateSchema } from './socket/user-updates.js';
+
+/** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
+export const queueNames = ['maintenance', 'engagement', 'realtime'] as const;
+export type QueueName = (typeof queueNames)[number];
+
+/** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
+export const jobDefinitions = {
+  'db.backup': {
+    queue: 'maintenance',
+    payload: z.object({ reason: z.enum(['scheduled', 'manual']) }),
+  },
+  /** Drops user updates older than the retention (clients further behind reload their snapshot). */
+  'user-updates.prune': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
+  /** Assigns the daily missions of recently active users whose local day began, catching up on missed days. */
+  'missions.sweep': {
+    queue: 'maintenance',
+    payload: z.object({}),
+  },
+  /** Stored updates of one or more users (a worker's batch), for whichever hub nodes hold their sockets; consumed by hubs. */
+  'realtime.deliver': {
+    queue: 'realtime',
+    payload: z.object({
+      deliveries: z.array(z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) })).min(1),
+    }),
+  },
+  /** Delayed to the at-risk hour of a user's local day: warns when a live streak has nothing yet that day. */
+  'streak.at-risk': {
+    queue: 'engagement',
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), streakKey: z.string(), day: z.iso.date() }),
+  },
+  /**
+   * One ingested event, relayed from the outbox; the job id is the event id, so a relay retry cannot add it twice.
+   * `event` is what the engine needs of it (events never change once stored), so the engine never reads `events`.
+   */
+  'engagement.event': {
+    queue: 'engagement',
+    payload: z.object({
+      eventId: z.uuid(),
+      tenantId: z.uuid(),
+      userId: z.uuid(),
+      event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }),
+    }),
+  },
+} as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
+
+export type JobName = keyof typeof jobDefinitions;
+export type JobPayload<N extends JobName> = z.infer<(typeof jobDefinitions)[N]['payload']>;
+export const jobNames = Object.keys(jobDefinitions) as JobName[];
+
+export function jobsOfQueue(queue: QueueName): JobName[] {
+  return jobNames.filter((name) => jobDefinitions[name].queue === queue);
+}

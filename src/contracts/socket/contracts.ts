@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { UserRole } from '../roles.js';
+import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
+import { STREAM_NAME } from '../api/streams.js';
+import type { StreamMessage } from '../api/streams.js';
+import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updates.js';
+
+/**
+ * The Socket.IO contract, shared by the hub, the workers, the SDK, tests and load scripts.
+ * Every client event carries an ack; every ack is `{ ok: true, ... }` or `{ ok: false, error }`.
+ */
+
+export const socketErrorCodes = ['invalid_payload', 'unknown_event', 'forbidden', 'rate_limited', 'unauthorized', 'token_expired', 'session_revoked', 'internal'] as const;
+export type SocketErrorCode = (typeof socketErrorCodes)[number];
+
+export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: SocketErrorCode; message: string } };
+export type Ack<T extends object = object> = (response: AckResponse<T>) => void;
+
+/** Why a handshake was refused: the `data` of the client's `connect_error`. */
+export interface ConnectErrorData {
+  /**
+   * `rate_limited`: this address failed authentication too often (the REST limit, shared);
+   * `too_many_sockets`: the user already holds SOCKET_MAX_PER_USER sockets (the newest is refused).
+   */
+  code: 'unauthorized' | 'token_expired' | 'session_revoked' | 'rate_limited' | 'too_many_sockets';
+}
+
+/** Rooms a client may ask for: `dashboard` (admins) and `stream:<name>` within its own tenant. */
+export const STREAM_ROOM = new RegExp(`^stream:${STREAM_NAME.source.slice(1)}`);
+export const roomRequestSchema = z.object({ room: z.string().max(80) }).strict();
+export const refreshRequestSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
+export const trackRequestSchema = eventInputSchema;
+
+type UserUpdateEvents = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) => void };
+
+export interface ServerToClientEvents extends UserUpdateEvents {
+  /** The token expired without an `auth:refresh`, or its login was revoked; the server disconnects right after. */
+  'session:expired': (notice: { reason: 'token_expired' | 'session_revoked' }) => void;
+  /** A message published to a `stream:<name>` room the socket subscribed to. */
+  'stream:message': (message: StreamMessage) => void;
+  /** To the tenant's `dashboard` room, at most once per second; latest wins (dropped for a slow client). */
+  'dashboard:metrics': (metrics: DashboardMetrics) => void;
+}
+
+export interface DashboardMetrics {
+  at: string;
+  /** Distinct users with a socket on any hub node (seen within the last 15 seconds). */
+  connectedUsers: number;
+  eventsLastMinute: number;
+  /** Since 00:00 UTC. */
+  eventsToday: number;
+  queues: Record<string, { waiting: number; active: number; delayed: number; failed: number }>;
+}
+
+/** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */
+export interface SyncResult {
+  updates: UserUpdate[];
+  /** The user's latest seq: continue live from here. */
+  seq: number;
+  complete: boolean;
+}
+export const syncRequestSchema = z.object({ after: z.number().int().min(0) }).strict();
+
+export interface ClientToServerEvents {
+  track: (event: z.input<typeof trackRequestSchema>, ack: Ack<{ accepted: z.infer<typeof acceptedEventSchema> }>) => void;
+  subscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
+  unsubscribe: (request: z.input<typeof roomRequestSchema>, ack: Ack<{ room: string }>) => void;
+  'auth:refresh': (request: z.input<typeof refreshRequestSchema>, ack: Ack<{ expiresAt: string }>) => void;
+  sync: (request: z.input<typeof syncRequestSchema>, ack: Ack<SyncResult>) => void;
+}
+
+/** Between hub nodes, through the adapter. */
+export interface InterServerEvents {
+  /** These logins were revoked: every node ends their sockets. */
+  'session:revoked': (familyIds: string[]) => void;
+}
+
+/** What the hub knows about an authenticated socket; restored with it on connection-state recovery. */
+export interface SocketData {
+  tenantId: string;
+  userId: string;
+  role: UserRole;
+  /** The login (refresh-token family) the socket's token belongs to. */
+  familyId: string;
+  /** Epoch milliseconds at which the current access token expires. */
+  expiresAt: number;
+}
+
+/** Internal room names: tenant-scoped, so no client-chosen name can reach another tenant. */
+export const rooms = {
+  user: (userId: string) => `user:${userId}`,
+  tenant: (tenantId: string) => `tenant:${tenantId}`,
+  dashboard: (tenantId: string) => `tenant:${tenantId}:dashboard`,
+  stream: (tenantId: string, name: string) => `tenant:${tenantId}:${name}`,
+  /** Every socket of one login, so revoking it disconnects them on every node. */
+  family: (familyId: string) => `family:${familyId}`,
+};

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { Config } from './config.js';
+
+/**
+ * A secret generated on first start and kept in DATA_DIR (development, tests), so what it
+ * signs survives restarts. Config refuses a missing secret in production.
+ */
+async function persistedSecret(dataDir: string, name: string): Promise<string> {
+  const file = path.join(dataDir, name);
+  const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (existing.length >= 32) return existing;
+  const secret = randomBytes(48).toString('base64url');
+  await mkdir(dataDir, { recursive: true });
+  // Atomically: a process starting beside this one reads the whole secret or none.
+  await writeFileAtomic(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** The HS256 secret: JWT_SECRET when set, otherwise DATA_DIR/jwt-secret. */
+export async function resolveJwtSecret(config: Config): Promise<string | undefined> {
+  if (config.JWT_ALGORITHM !== 'HS256') return undefined;
+  return config.JWT_SECRET ?? persistedSecret(config.DATA_DIR, 'jwt-secret');
+}
+
+/** The key mystery box rolls are derived from: BOX_SECRET when set, otherwise DATA_DIR/box-secret. */
+export async function resolveBoxSecret(config: Config): Promise<string> {
+  return config.BOX_SECRET ?? persistedSecret(config.DATA_DIR, 'box-secret');
+}

@@ -1,0 +1,380 @@
+import { sql } from 'drizzle-orm';
+import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { EngineRules, RewardSpec } from '../../contracts/api/rules.js';
+import { userRoles, type UserRole } from '../../contracts/roles.js';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const tenants = pgTable('tenants', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Every tenant-owned row dies with its tenant. */
+const tenantId = () =>
+  uuid('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' });
+
+export { userRoles, type UserRole };
+
+/** A tenant's end user; `externalId` is the id the tenant's own app uses for them. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    externalId: text('external_id').notNull(),
+    displayName: text('display_name'),
+    timezone: text('timezone').notNull().default('UTC'),
+    /** The zone held before the last change and when it changed: a change is taken at most once per 24 h. */
+    previousTimezone: text('previous_timezone'),
+    timezoneChangedAt: timestamp('timezone_changed_at', { withTimezone: true }),
+    /** Latest event the engine applied: the mission sweep serves recently active users. */
+    lastActiveAt: timestamp('last_active_at', { withTimezone: true }),
+    role: text('role', { enum: userRoles }).notNull().default('member'),
+    /** Seq of the user's latest update: bumped in the transaction that writes updates, so seqs have no gaps. */
+    lastUpdateSeq: bigint('last_update_seq', { mode: 'number' }).notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('users_tenant_external_id_key').on(table.tenantId, table.externalId),
+    index('users_tenant_created_at_idx').on(table.tenantId, table.createdAt),
+    index('users_last_active_at_idx').on(table.lastActiveAt),
+  ],
+);
+
+const userId = () =>
+  uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' });
+
+/**
+ * The tenant of a row that also names its user: the user's foreign key already removes the row
+ * with its tenant. No foreign key of its own, because checking one takes a share lock on the
+ * tenant's single row for every insert, and concurrent inserts of one tenant then pile up
+ * multixacts on that row (in the engine benchmark, the statements that insert events, markers and
+ * updates spent a third less time without these checks).
+ */
+const userTenantId = () => uuid('tenant_id').notNull();
+
+/** API keys authenticate a tenant's backend. Only a SHA-256 of the secret is stored: keys are 256-bit random, so a slow hash adds nothing. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    name: text('name').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [index('api_keys_tenant_idx').on(table.tenantId)],
+);
+
+/** Refresh tokens rotate within a family; presenting a rotated one revokes the family (token theft). */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    familyId: uuid('family_id').notNull(),
+    tenantId: userTenantId(),
+    userId: userId(),
+    secretHash: text('secret_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    rotatedAt: timestamp('rotated_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('refresh_tokens_family_idx').on(table.familyId)],
+);
+
+/**
+ * Ingested engagement events. Ids are UUIDv7 minted by the hub: time-ordered, so inserts append
+ * to the primary-key index and the id doubles as the pagination cursor.
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: userTenantId(),
+    userId: userId(),
+    type: text('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    value: doublePrecision('value'),
+    data: jsonb('data').$type<Record<string, unknown>>(),
+    idempotencyKey: text('idempotency_key'),
+  },
+  (table) => [
+    // NULL keys are distinct, so only events that carry a key are deduplicated.
+    uniqueIndex('events_tenant_idempotency_key').on(table.tenantId, table.idempotencyKey),
+    index('events_tenant_id_idx').on(table.tenantId, table.id),
+    index('events_tenant_user_id_idx').on(table.tenantId, table.userId, table.id),
+  ],
+);
+
+/**
+ * Transactional outbox: written with each new event, drained to the `engagement` queue by the relay.
+ * It carries what the engine reads of the event, so the engine never looks the event up again.
+ */
+/**
+ * Accepted events not yet applied. The relay stamps `relayed_at` when it hands a row to the
+ * queue; the engine deletes the row in the transaction that writes the event's processed marker.
+ * A row relayed long ago and still here lost its job (Redis lost its data): the reconciler
+ * hands it over again.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid('event_id').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    type: text('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    value: doublePrecision('value'),
+    createdAt: createdAt(),
+    relayedAt: timestamp('relayed_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('outbox_event_id_idx').on(table.eventId),
+    index('outbox_unrelayed_idx').on(table.id).where(sql`${table.relayedAt} is null`),
+    index('outbox_relayed_at_idx').on(table.relayedAt).where(sql`${table.relayedAt} is not null`),
+  ],
+);
+
+/**
+ * Stored user updates (seq `from_seq`..`to_seq` of a user) not yet handed to the hubs: written in
+ * the transaction that stores them, deleted once the `realtime` job is queued. A row left behind
+ * (a worker died between the two) is pushed again by the reconciler; clients drop seqs they have.
+ */
+export const pendingPushes = pgTable(
+  'pending_pushes',
+  {
+    userId: uuid('user_id').notNull(),
+    toSeq: bigint('to_seq', { mode: 'number' }).notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.toSeq] }), index('pending_pushes_created_at_idx').on(table.createdAt)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: uuid('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Who acted: `cli`, `system`, `api_key:<id>` or `user:<id>`. */
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    target: text('target'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('audit_log_tenant_created_idx').on(table.tenantId, table.createdAt)],
+);
+
+/**
+ * Every change pushed to a user, in `seq` order: the durable truth behind live delivery and `sync`.
+ * A log kept for USER_UPDATES_RETENTION_DAYS, and written only by the statement that bumps the
+ * user's seq under its row lock, so it holds no foreign keys: checking one cost ~30 µs per row,
+ * a third of that statement, and a deleted user's updates go with the retention prune.
+ */
+export const userUpdates = pgTable(
+  'user_updates',
+  {
+    userId: uuid('user_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    tenantId: userTenantId(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.seq] }),
+    // Only the retention prune reads by age, and rows arrive in time order: a BRIN index serves it
+    // at a fraction of a btree's size, and most inserts leave it untouched (a btree took an entry per row).
+    index('user_updates_created_at_brin').using('brin', table.createdAt),
+  ],
+);
+
+/**
+ * Events whose effects were applied: a redelivered job finds its marker and does nothing. The
+ * marker is inserted from the event row it names, so it needs no foreign key, whose check would
+ * lock (and so rewrite) that event row once more.
+ */
+export const processedEvents = pgTable('processed_events', {
+  eventId: uuid('event_id').primaryKey(),
+  processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A tenant's engine rules; no row means the defaults. `version` grows with each change. */
+export const tenantRules = pgTable('tenant_rules', {
+  tenantId: uuid('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  rules: jsonb('rules').$type<EngineRules>().notNull(),
+  version: integer('version').notNull().default(1),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+const localDate = (name: string) => date(name, { mode: 'string' });
+
+/** Per user and streak: the folded state plus what the time-zone guard needs to credit the next day. */
+export const streaks = pgTable(
+  'streaks',
+  {
+    userId: userId(),
+    streakKey: text('streak_key').notNull(),
+    tenantId: userTenantId(),
+    current: integer('current').notNull(),
+    longest: integer('longest').notNull(),
+    freezes: integer('freezes').notNull(),
+    lastDay: localDate('last_day').notNull(),
+    runStart: localDate('run_start').notNull(),
+    lastEventAt: timestamp('last_event_at', { withTimezone: true }).notNull(),
+    anchorDay: localDate('anchor_day').notNull(),
+    anchorStart: timestamp('anchor_start', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.streakKey] })],
+);
+
+/** Every credited day of a streak: a late event for an earlier day refolds the streak from these. */
+export const streakDays = pgTable(
+  'streak_days',
+  {
+    userId: userId(),
+    streakKey: text('streak_key').notNull(),
+    day: localDate('day').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.streakKey, table.day] })],
+);
+
+export const personalRecords = pgTable(
+  'personal_records',
+  {
+    userId: userId(),
+    metricKey: text('metric_key').notNull(),
+    tenantId: userTenantId(),
+    best: doublePrecision('best').notNull(),
+    day: localDate('day').notNull(),
+    eventId: uuid('event_id').notNull(),
+    achievedAt: timestamp('achieved_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.metricKey] })],
+);
+
+/** Daily count or sum per metric and local day, for the daily records. */
+export const recordDays = pgTable(
+  'record_days',
+  {
+    userId: userId(),
+    metricKey: text('metric_key').notNull(),
+    day: localDate('day').notNull(),
+    value: doublePrecision('value').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.metricKey, table.day] })],
+);
+
+/** A daily mission: unique per user, local day and slot, so assigning twice is harmless. */
+export const userMissions = pgTable(
+  'user_missions',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: userTenantId(),
+    userId: userId(),
+    day: localDate('day').notNull(),
+    slot: integer('slot').notNull(),
+    templateKey: text('template_key').notNull(),
+    eventType: text('event_type').notNull(),
+    target: integer('target').notNull(),
+    progress: integer('progress').notNull().default(0),
+    reward: jsonb('reward').$type<RewardSpec>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('user_missions_user_day_slot_key').on(table.userId, table.day, table.slot)],
+);
+
+export const rewardKinds = ['points', 'box', 'badge'] as const;
+export type RewardKind = (typeof rewardKinds)[number];
+
+/** The rewards ledger. One grant per (tenant, user, source, source key): a retried grant is a no-op. Balances derive from it. */
+export const rewards = pgTable(
+  'rewards',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: userTenantId(),
+    userId: userId(),
+    source: text('source').notNull(),
+    sourceKey: text('source_key').notNull(),
+    kind: text('kind', { enum: rewardKinds }).notNull(),
+    points: integer('points').notNull().default(0),
+    badge: text('badge'),
+    boxId: uuid('box_id'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('rewards_grant_key').on(table.tenantId, table.userId, table.source, table.sourceKey),
+    index('rewards_user_created_idx').on(table.userId, table.createdAt),
+  ],
+);
+
+/** A mystery box, granted closed; opening stores the roll with every input needed to re-verify it. */
+export const boxes = pgTable(
+  'boxes',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: userTenantId(),
+    userId: userId(),
+    tableKey: text('table_key').notNull(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+    openedAt: timestamp('opened_at', { withTimezone: true }),
+    rarity: text('rarity'),
+    roll: jsonb('roll').$type<Record<string, unknown>>(),
+  },
+  (table) => [index('boxes_user_idx').on(table.userId, table.grantedAt)],
+);
+
+export interface CampaignTier {
+  points: number;
+  reward: RewardSpec;
+}
+
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    pointRules: jsonb('point_rules').$type<Record<string, number>>().notNull(),
+    tiers: jsonb('tiers').$type<CampaignTier[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('campaigns_tenant_key').on(table.tenantId, table.key)],
+);
+
+export const campaignProgress = pgTable(
+  'campaign_progress',
+  {
+    campaignId: uuid('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    userId: userId(),
+    tenantId: userTenantId(),
+    points: integer('points').notNull().default(0),
+    tier: integer('tier').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.userId] }), index('campaign_progress_rank_idx').on(table.campaignId, table.points)],
+);

@@ -1,0 +1,55 @@
+import type { AppContext } from './context.js';
+import { RulesCache } from '../repositories/engine-rules.js';
+import { Leaderboards } from '../repositories/leaderboards.js';
+import { OutboxRelay } from '../workers/outbox-relay.js';
+import { Reconciler } from '../workers/reconciler.js';
+import { createBackupHandler } from '../workers/processors/db-backup.js';
+import { createEngagementHandler } from '../workers/processors/engagement-event.js';
+import { createMissionSweepHandler } from '../workers/processors/missions-sweep.js';
+import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.js';
+import { createPruneUserUpdatesHandler } from '../workers/processors/prune-user-updates.js';
+import { buildHandlerRegistry } from '../workers/registry.js';
+import { applySchedules } from '../workers/schedules.js';
+import { consumedJobNames, startWorkerPool, type WorkerPool } from '../workers/worker-pool.js';
+
+/** Time kept back from the shutdown budget for closing queues and pools after the workers drain. */
+const CLOSE_RESERVE_MS = 2_000;
+
+/** The worker role: one BullMQ worker per queue, dispatching each job to its registered handler. */
+export async function startWorkerRole(context: AppContext): Promise<WorkerPool> {
+  const { config, logger, lifecycle } = context;
+  const rules = new RulesCache(context.database.sql);
+  const engagement = createEngagementHandler({
+    sql: context.database.sql,
+    queues: context.queues,
+    rules,
+    leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
+    logger,
+  });
+  const registry = buildHandlerRegistry([
+    createBackupHandler({
+      databaseUrl: context.databaseUrl,
+      backupDir: config.BACKUP_DIR,
+      retain: config.BACKUP_RETAIN,
+      pgDumpBin: config.PG_DUMP_BIN,
+    }),
+    engagement,
+    createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
+    createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
+    createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
+  ], consumedJobNames());
+  // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
+  lifecycle.defer('engine hand-offs', () => engagement.settled());
+  const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
+  lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
+  await applySchedules(context.queues, config);
+  const relay = new OutboxRelay({ sql: context.database.sql, queues: context.queues, logger });
+  await relay.start();
+  // Registered after the pool so it stops first: no new jobs are enqueued while workers drain.
+  lifecycle.defer('outbox relay', () => relay.stop());
+  const reconciler = new Reconciler({ sql: context.database.sql, redis: context.redis, queues: context.queues, rules, logger, config });
+  await reconciler.start();
+  lifecycle.defer('reconciler', () => reconciler.stop());
+  logger.info('workers started', { queues: pool.workers.map((worker) => worker.name) });
+  return pool;
+}
