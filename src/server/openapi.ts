@@ -9,10 +9,10 @@ import { externalUserId } from '../contracts/api/common.js';
 import { DEFAULT_ENGINE_RULES, engineRulesResponseSchema, engineRulesSchema, ruleKey } from '../contracts/api/rules.js';
 import { userStateSchema } from '../contracts/api/state.js';
 import { MAX_REPAIR_DAYS, streakRepairRequestSchema, streakRepairResponseSchema } from '../contracts/api/streaks.js';
-import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../contracts/api/streams.js';
 import { createTokenRequestSchema, refreshTokenRequestSchema, tokenPairSchema } from '../contracts/api/tokens.js';
 import { MAX_BODY_BYTES } from './app.js';
 import type { ReadinessReport } from './readiness.js';
+import { publishStreamMessage } from './routes/streams.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
@@ -260,21 +260,7 @@ function registerApi(registry: OpenAPIRegistry): void {
     request: { query: listEventsQuerySchema },
     responses: { 200: json('One page of events; pass `next` as `after` for the following page', eventPageSchema, limited), ...problems(400, 401, 403, 429) },
   });
-  route({
-    method: 'post',
-    path: '/api/v1/streams/{name}/messages',
-    operationId: 'publishStreamMessage',
-    tags: ['streams'],
-    summary: 'Broadcast a message to the subscribers of stream:<name>',
-    description:
-      'With the API key or an admin token. Every socket of the tenant subscribed to `stream:<name>` receives `stream:message` `{stream, data, at}`, on every hub node. Live only: messages are not stored.',
-    ...authenticated,
-    request: {
-      params: z.object({ name: z.string().regex(STREAM_NAME).meta({ example: 'news' }) }),
-      body: jsonBody(streamMessageRequestSchema, { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } }),
-    },
-    responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
-  });
+  publishStreamMessage.register(registry);
 
   route({
     method: 'get',

@@ -1,30 +1,49 @@
-import { Router } from 'express';
-import { STREAM_NAME, streamMessageRequestSchema } from '../../contracts/api/streams.js';
+import { z } from 'zod';
+import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../../contracts/api/streams.js';
 import { rooms } from '../../contracts/socket/contracts.js';
-import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
-import { httpErrors, parseOrThrow } from '../http/errors.js';
-import { requireJson } from '../middleware/require-json.js';
+import type { CredentialVerifiers } from '../auth/authenticate.js';
+import { defineRoute, json, limited, mountRoutes, problems } from '../http/define-route.js';
+import { httpErrors } from '../http/errors.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { PulseServer } from '../realtime/types.js';
 import { consumeApiBudget } from './events.js';
+
+export interface StreamRouteDeps {
+  verifiers: CredentialVerifiers;
+  limits: RateLimits;
+  io: PulseServer;
+}
 
 /**
  * A tenant's backend (or an admin) broadcasts to everyone subscribed to `stream:<name>`, on
  * every hub node through the adapter. Live only: a subscriber that is offline misses it.
  */
-export function streamsRouter(deps: { verifiers: CredentialVerifiers; limits: RateLimits; io: PulseServer }): Router {
-  const router = Router();
-  router.post('/api/v1/streams/:name/messages', authenticate(deps.verifiers, deps.limits), requireJson, async (req, res) => {
-    const principal = principalOf(res);
+export const publishStreamMessage = defineRoute({
+  method: 'post',
+  path: '/api/v1/streams/{name}/messages',
+  operationId: 'publishStreamMessage',
+  tags: ['streams'],
+  summary: 'Broadcast a message to the subscribers of stream:<name>',
+  description:
+    'With the API key or an admin token. Every socket of the tenant subscribed to `stream:<name>` receives `stream:message` `{stream, data, at}`, on every hub node. Live only: messages are not stored.',
+  auth: 'either',
+  request: {
+    params: z.object({ name: z.string().regex(STREAM_NAME, { message: `must match ${STREAM_NAME.source}` }).meta({ example: 'news' }) }),
+    body: { schema: streamMessageRequestSchema, examples: { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } } },
+  },
+  responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
+  handler: (deps: StreamRouteDeps) => async ({ res, principal, params: { name }, body: { data } }) => {
     if (principal.kind === 'user' && principal.role !== 'admin') throw httpErrors.forbidden('Only the API key or an admin may publish');
     await consumeApiBudget(deps.limits, principal, res);
-    const name = String(req.params.name);
-    if (!STREAM_NAME.test(name)) throw httpErrors.validation([{ path: 'name', message: `must match ${STREAM_NAME.source}` }]);
-    const { data } = parseOrThrow(streamMessageRequestSchema, req.body);
     const stream = `stream:${name}`;
     const at = new Date().toISOString();
     deps.io.to(rooms.stream(principal.tenantId, stream)).emit('stream:message', { stream, data, at });
     res.status(202).json({ stream, at });
-  });
-  return router;
+  },
+});
+
+export const streamRoutes = [publishStreamMessage];
+
+export function streamsRouter(deps: StreamRouteDeps) {
+  return mountRoutes(streamRoutes, deps);
 }
