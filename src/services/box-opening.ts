@@ -5,6 +5,7 @@ import { rollBox, type BoxRoll } from '../domain/boxes.js';
 import type { UserUpdate } from '../contracts/socket/user-updates.js';
 import { grantRewards } from '../repositories/rewards.js';
 import { appendUserUpdates, type NewUserUpdate } from '../repositories/user-updates.js';
+import { inUserTransaction } from './user-locks.js';
 
 export type OpenBoxOutcome =
   | { kind: 'opened'; box: OpenedBox; updates: UserUpdate[] }
@@ -31,13 +32,12 @@ const asOpened = (row: { id: string; table_key: string }, roll: BoxRoll, openedA
 
 /**
  * Opens one of the user's boxes, idempotently: a box opened before answers its stored result.
- * The user's row is locked first, so concurrent opens of different boxes count the pity streak
+ * The user's row is locked first (`inUserTransaction`), so concurrent opens of different boxes count the pity streak
  * one after the other; the roll, the points it holds (through the ledger, once per box) and the
  * `box:opened` update commit together.
  */
 export async function openBox(sql: Sql, target: { tenantId: string; userId: string; boxId: string }, rules: EngineRules, secret: string): Promise<OpenBoxOutcome> {
-  return sql.begin(async (tx): Promise<OpenBoxOutcome> => {
-    await tx`select 1 from users where id = ${target.userId} for no key update`;
+  return inUserTransaction(sql, [target.userId], async (tx): Promise<OpenBoxOutcome> => {
     const [box] = await tx<BoxRow[]>`
       select id, table_key, opened_at, roll from boxes where id = ${target.boxId} and user_id = ${target.userId} and tenant_id = ${target.tenantId}`;
     if (!box) return { kind: 'not_found' };

@@ -9,6 +9,7 @@ import { recordAuditIn } from '../repositories/audit.js';
 import { grantRewards, type Granted } from '../repositories/rewards.js';
 import { creditDays, creditedDays, milestoneGrants, readStreak, saveStreaks, streakViewOf } from '../repositories/streaks.js';
 import { appendUserUpdates, type NewUserUpdate } from '../repositories/user-updates.js';
+import { inUserTransaction } from './user-locks.js';
 
 export interface StreakRepairOrder {
   tenantId: string;
@@ -35,9 +36,7 @@ export type StreakRepairOutcome =
  * repair is audited in the same transaction, even when every day already counted.
  */
 export async function repairStreak(sql: Sql, order: StreakRepairOrder): Promise<StreakRepairOutcome> {
-  return sql.begin(async (tx): Promise<StreakRepairOutcome> => {
-    const [user] = await tx<{ timezone: string; last_update_seq: string }[]>`
-      select timezone, last_update_seq from users where id = ${order.userId} and tenant_id = ${order.tenantId} for no key update`;
+  return inUserTransaction(sql, [order.userId], async (tx, [user]): Promise<StreakRepairOutcome> => {
     if (!user) return { kind: 'not_found' };
     const zone = user.timezone;
     const today = localDay(order.now, zone);
@@ -86,5 +85,5 @@ export async function repairStreak(sql: Sql, order: StreakRepairOrder): Promise<
       updates,
       atRisk,
     };
-  });
+  }, { tenantId: order.tenantId, columns: ['timezone', 'last_update_seq'] });
 }

@@ -3,6 +3,7 @@ import { pgArrayType, type Sql, type Transaction } from '../../repositories/db/c
 import { localDay } from '../../domain/calendar.js';
 import { zoneAt } from '../../domain/time-zones.js';
 import type { AtRiskCheck } from '../at-risk-checks.js';
+import { inUserTransaction, type LockedUser } from '../user-locks.js';
 import type { JobPayload } from '../../contracts/queues.js';
 import { grantRewards } from '../../repositories/rewards.js';
 import { appendUpdates } from '../../repositories/user-updates.js';
@@ -23,12 +24,7 @@ export interface AppliedJob {
   atRisk: AtRiskCheck[];
 }
 
-interface UserRow {
-  id: string;
-  timezone: string;
-  previous_timezone: string | null;
-  timezone_changed_at: string | null;
-}
+type UserRow = LockedUser<'timezone' | 'previous_timezone' | 'timezone_changed_at'>;
 
 /** A job whose event was not applied before, ready to apply. */
 interface Pending {
@@ -42,14 +38,16 @@ interface Pending {
  * Applies a batch of ingested events in one transaction, each with its processed-event marker,
  * so a redelivered event (BullMQ is at-least-once) finds its marker and changes nothing. The
  * transaction costs the same few round trips whatever the batch's size: (1) the users' rows are
- * locked in id order (two batches sharing users cannot deadlock) and the markers written; (2) the
+ * locked in id order (`inUserTransaction`: two batches sharing users cannot deadlock) and the markers written; (2) the
  * state they touch is read, one statement per table; every event is then applied in memory, each
  * user's in `occurredAt` order; (3) each table is written once and the rewards granted; (4) the
  * user updates are appended. Null for an event already applied, or whose user is gone.
  */
 export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>, now: Date): Promise<(AppliedJob | null)[]> {
-  return sql.begin(async (tx) => {
-    const pending = await claimEvents(tx, jobs, rules);
+  const userIds = jobs.map((job) => job.userId);
+  // The markers are written in the lock's round trip; they run after it.
+  return inUserTransaction(sql, userIds, async (tx, users, fresh) => {
+    const pending = pendingEvents(jobs, users, fresh, rules);
     const results: (AppliedJob | null)[] = jobs.map(() => null);
     if (pending.length === 0) return results;
     const books = await loadBooks(tx, scopeOf(pending, rules));
@@ -72,28 +70,27 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
       results[index] = { updates: stored[i] ?? [], leaderboard: result.leaderboard, atRisk: result.atRisk };
     });
     return results;
-  });
+  }, { columns: ['timezone', 'previous_timezone', 'timezone_changed_at'], alongside: (tx: Transaction) => writeMarkers(tx, jobs) });
 }
 
-/** Round trip 1: locks the users and writes the markers; answers the jobs whose events were not applied before. */
-async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rules: ReadonlyMap<string, EngineRules>): Promise<Pending[]> {
-  const userIds = tx.array([...new Set(jobs.map((job) => job.userId))].sort(), pgArrayType.uuid);
-  // A job given twice in one batch applies at its first place only.
-  const firstPlaces = new Map<string, { job: EngagementJob; index: number }>();
+/** A job given twice in one batch applies at its first place only. */
+function firstPlaces(jobs: readonly EngagementJob[]): { job: EngagementJob; index: number }[] {
+  const places = new Map<string, { job: EngagementJob; index: number }>();
   jobs.forEach((job, index) => {
-    if (!firstPlaces.has(job.eventId)) firstPlaces.set(job.eventId, { job, index });
+    if (!places.has(job.eventId)) places.set(job.eventId, { job, index });
   });
-  const firstJobs = [...firstPlaces.values()];
-  const [users, fresh] = await Promise.all([
-    // NO KEY UPDATE: exclusive against the engine, repairs and box opens, but not against the key-share
-    // locks ingestion takes on the user's row while it inserts the user's next events.
-    tx<UserRow[]>`
-      select id, timezone, previous_timezone, timezone_changed_at from users
-      where id = any(${userIds}::uuid[]) order by id for no key update`,
-    // The markers and the users' activity in one statement: nothing comes back for an event processed already.
-    // Activity is kept to the hour (the mission sweep looks back days): most events then leave the row alone, and
-    // the indexed column does not turn every batch's write of the row into a non-HOT update.
-    tx<{ event_id: string }[]>`
+  return [...places.values()];
+}
+
+/**
+ * Round trip 1, behind the users' locks: the markers and the users' activity in one statement; answers the
+ * events not processed before. Activity is kept to the hour (the mission sweep looks back days): most events
+ * then leave the row alone, and the indexed column does not turn every batch's write of the row into a non-HOT update.
+ */
+async function writeMarkers(tx: Transaction, jobs: readonly EngagementJob[]): Promise<Set<string>> {
+  const userIds = tx.array([...new Set(jobs.map((job) => job.userId))].sort(), pgArrayType.uuid);
+  const firstJobs = firstPlaces(jobs);
+  const fresh = await tx<{ event_id: string }[]>`
       with input as (
         select * from unnest(
           ${tx.array(firstJobs.map(({ job }) => job.eventId), pgArrayType.uuid)}::uuid[],
@@ -107,12 +104,15 @@ async function claimEvents(tx: Transaction, jobs: readonly EngagementJob[], rule
         update users u set last_active_at = latest.at
         from (select i.user_id, max(i.at) as at from input i join fresh f on f.event_id = i.event_id group by i.user_id) latest
         where u.id = any(${userIds}::uuid[]) and u.id = latest.user_id and (u.last_active_at is null or u.last_active_at < latest.at - interval '1 hour'))
-      select event_id from fresh`,
-  ]);
+      select event_id from fresh`;
+  return new Set(fresh.map((row) => row.event_id));
+}
+
+/** The jobs whose events were not applied before (nothing comes back for an event processed already), ready to apply. */
+function pendingEvents(jobs: readonly EngagementJob[], users: readonly UserRow[], claimed: ReadonlySet<string>, rules: ReadonlyMap<string, EngineRules>): Pending[] {
   const zones = new Map(users.map((user) => [user.id, user]));
-  const claimed = new Set(fresh.map((row) => row.event_id));
   const pending: Pending[] = [];
-  for (const { job, index } of firstJobs) {
+  for (const { job, index } of firstPlaces(jobs)) {
     const user = zones.get(job.userId);
     // A user deleted since (events go with their user) leaves nothing to apply.
     if (!claimed.has(job.eventId) || !user) continue;
