@@ -3,7 +3,7 @@ import { runMigrations } from '../repositories/db/migrate.js';
 import type { Logger } from '../platform/logger.js';
 import { startHub, type Hub } from './hub.js';
 import { startWorkerRole } from './worker.js';
-import type { WorkerPool } from '../workers/worker-pool.js';
+import type { WorkerPool } from '../platform/queues/worker-pool.js';
 import { createAppContext, type AppContext } from './context.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import { checkRedisPersistence } from '../platform/redis-persistence.js';

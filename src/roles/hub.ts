@@ -15,6 +15,8 @@ import { resolveBoxSecret, resolveJwtSecret } from '../platform/secrets.js';
 import { createApp } from '../server/app.js';
 import { answerClientError } from '../server/middleware/problems.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
+import { buildHandlerRegistry } from '../platform/queues/registry.js';
+import { consumedJobNames, startWorkerPool } from '../platform/queues/worker-pool.js';
 import { AccessTokens } from '../server/auth/access-tokens.js';
 import { createMetrics } from '../server/metrics.js';
 import { RateLimits } from '../server/rate-limits.js';
@@ -29,7 +31,8 @@ import { streaksRouter } from '../server/routes/streaks.js';
 import { streamsRouter } from '../server/routes/streams.js';
 import { tokensRouter } from '../server/routes/tokens.js';
 import { startDashboard } from '../server/realtime/dashboard.js';
-import { startRealtimeDelivery } from '../server/realtime/delivery.js';
+import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
+import { createPusher } from '../server/realtime/push.js';
 import { attachSocketServer, createSocketServer } from '../server/realtime/socket-server.js';
 import { SessionGuard } from '../server/realtime/sessions.js';
 import { UserSocketQuota } from '../server/realtime/socket-quota.js';
@@ -38,6 +41,8 @@ import type { PulseServer } from '../server/realtime/types.js';
 
 /** How long shutdown leaves Socket.IO to save closing sockets' sessions before the adapter's Redis goes. */
 const SESSION_SAVE_GRACE_MS = 200;
+/** Time kept back from the shutdown budget for the steps after the hub's queue consumers stop. */
+const CLOSE_RESERVE_MS = 2_000;
 
 export interface Hub {
   server: http.Server;
@@ -113,10 +118,14 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // Closing Socket.IO disconnects every client and closes the HTTP server, which stops accepting
   // and waits for in-flight requests.
   lifecycle.defer('http + socket.io', () => io.close());
+  // The hub consumes its queues (`realtime`) like the worker role consumes its own: one registry
+  // that refuses a missing or doubled handler, one pool at the shared concurrency table's settings.
+  const pusher = createPusher(io);
+  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher)], consumedJobNames('hub'));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
-  const delivery = startRealtimeDelivery({ io, redisUrl: context.redisUrl, prefix: context.queues.prefix, logger });
-  lifecycle.defer('realtime delivery', () => delivery.close());
-  const dashboard = startDashboard({ io, redis: limiterRedis, sql, queues: context.queues, prefix: config.REDIS_PREFIX, logger });
+  const consumers = startWorkerPool({ role: 'hub', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
+  lifecycle.defer('realtime delivery', (remainingMs) => consumers.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
+  const dashboard = startDashboard({ io, pusher, redis: limiterRedis, sql, queues: context.queues, prefix: config.REDIS_PREFIX, logger });
   lifecycle.defer('dashboard metrics', () => dashboard.close());
 
   const { port } = server.address() as AddressInfo;

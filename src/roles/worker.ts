@@ -8,9 +8,9 @@ import { createEngagementHandler } from '../workers/processors/engagement-event.
 import { createMissionSweepHandler } from '../workers/processors/missions-sweep.js';
 import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.js';
 import { createPruneUserUpdatesHandler } from '../workers/processors/prune-user-updates.js';
-import { buildHandlerRegistry } from '../workers/registry.js';
+import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { applySchedules } from '../workers/schedules.js';
-import { consumedJobNames, startWorkerPool, type WorkerPool } from '../workers/worker-pool.js';
+import { consumedJobNames, startWorkerPool, type WorkerPool } from '../platform/queues/worker-pool.js';
 
 /** Time kept back from the shutdown budget for closing queues and pools after the workers drain. */
 const CLOSE_RESERVE_MS = 2_000;
@@ -37,10 +37,10 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
     createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
-  ], consumedJobNames());
+  ], consumedJobNames('worker'));
   // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
   lifecycle.defer('engine hand-offs', () => engagement.settled());
-  const pool = startWorkerPool({ redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
+  const pool = startWorkerPool({ role: 'worker', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
   await applySchedules(context.queues, config);
   const relay = new OutboxRelay({ sql: context.database.sql, queues: context.queues, logger });

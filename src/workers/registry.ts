@@ -1,41 +1,6 @@
-import { jobNames, type JobName, type JobPayload } from '../contracts/queues.js';
-import type { Logger } from '../platform/logger.js';
-
-export interface JobContext {
-  logger: Logger;
-  jobId: string;
-  attempt: number;
-}
-
-export interface JobHandler<N extends JobName = JobName> {
-  name: N;
-  handle(payload: JobPayload<N>, context: JobContext): Promise<unknown>;
-}
-
-export type HandlerRegistry = ReadonlyMap<JobName, JobHandler>;
-
-export class HandlerRegistryError extends Error {
-  override name = 'HandlerRegistryError';
-}
-
 /**
- * Maps each job name to exactly one handler. A name with no handler, two handlers, or a handler
- * for an unknown name is a deployment bug: refuse to start rather than strand or double-run jobs.
+ * The worker role's processors implement the job-handler contract shared with the hub (whose
+ * `realtime` consumer lives on the server side); the contract, the registry that refuses a
+ * missing or doubled handler, and the pool live in src/platform/queues/ so both roles use them.
  */
-export function buildHandlerRegistry(
-  handlers: readonly JobHandler[],
-  expected: readonly JobName[] = jobNames,
-): HandlerRegistry {
-  const registry = new Map<JobName, JobHandler>();
-  const problems: string[] = [];
-  for (const handler of handlers) {
-    if (!expected.includes(handler.name)) problems.push(`handler for unknown job "${handler.name}"`);
-    else if (registry.has(handler.name)) problems.push(`two handlers for job "${handler.name}"`);
-    else registry.set(handler.name, handler);
-  }
-  for (const name of expected) {
-    if (!registry.has(name)) problems.push(`no handler for job "${name}"`);
-  }
-  if (problems.length > 0) throw new HandlerRegistryError(`worker registry refused: ${problems.join('; ')}`);
-  return registry;
-}
+export { buildHandlerRegistry, HandlerRegistryError, type HandlerRegistry, type JobContext, type JobHandler } from '../platform/queues/registry.js';

@@ -95,3 +95,17 @@ export const rooms = {
   /** Every socket of one login, so revoking it disconnects them on every node. */
   family: (familyId: string) => `family:${familyId}`,
 };
+
+const TENANT_ID = /^[0-9a-f-]{36}$/;
+const SLOT = '\u0000';
+
+/**
+ * The tenant of a room name that `rooms.tenant` or `rooms.dashboard` built, or undefined for any
+ * other room: read back through the same helpers, so names are spelled in `rooms` alone.
+ */
+export function tenantOfRoom(kind: 'tenant' | 'dashboard', room: string): string | undefined {
+  const [prefix = '', suffix = ''] = rooms[kind](SLOT).split(SLOT);
+  if (!room.startsWith(prefix) || !room.endsWith(suffix)) return undefined;
+  const tenantId = room.slice(prefix.length, room.length - suffix.length);
+  return TENANT_ID.test(tenantId) ? tenantId : undefined;
+}

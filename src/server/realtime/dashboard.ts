@@ -3,11 +3,10 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../repositories/db/client.js';
 import { errorFields, type Logger } from '../../platform/logger.js';
 import type { JobQueues } from '../../platform/queues/producer.js';
-import type { DashboardMetrics } from '../../contracts/socket/contracts.js';
+import { tenantOfRoom, type DashboardMetrics } from '../../contracts/socket/contracts.js';
+import type { Pusher } from './push.js';
 import type { PulseServer } from './types.js';
 
-const DASHBOARD_ROOM = /^tenant:([0-9a-f-]{36}):dashboard$/;
-const TENANT_ROOM = /^tenant:([0-9a-f-]{36})$/;
 const PRESENCE_TTL_MS = 15_000;
 const PRESENCE_HEARTBEAT_MS = 5_000;
 
@@ -16,6 +15,7 @@ const firstIdAt = (ms: number) => uuidv7({ msecs: ms, seq: 0, random: new Uint8A
 
 export interface DashboardOptions {
   io: PulseServer;
+  pusher: Pusher;
   redis: Redis;
   sql: Sql;
   queues: JobQueues;
@@ -31,18 +31,18 @@ export interface DashboardOptions {
  * volatile: a client that cannot keep up skips ticks instead of queueing them (latest wins).
  */
 export function startDashboard(options: DashboardOptions) {
-  const { io, redis, sql, queues, logger } = options;
+  const { io, pusher, redis, sql, queues, logger } = options;
   const presenceKey = (tenantId: string) => `${options.prefix}:presence:${tenantId}`;
-  const localRooms = (pattern: RegExp) =>
+  const localRooms = (kind: 'tenant' | 'dashboard') =>
     [...io.of('/').adapter.rooms.entries()].flatMap(([room, members]) => {
-      const match = pattern.exec(room);
-      return match?.[1] ? [{ tenantId: match[1], members }] : [];
+      const tenantId = tenantOfRoom(kind, room);
+      return tenantId ? [{ tenantId, members }] : [];
     });
 
   async function heartbeat(): Promise<void> {
     const now = Date.now();
     const pipeline = redis.pipeline();
-    for (const { tenantId, members } of localRooms(TENANT_ROOM)) {
+    for (const { tenantId, members } of localRooms('tenant')) {
       const users = new Set([...members].map((socketId) => io.of('/').sockets.get(socketId)?.data.userId).filter(Boolean));
       if (users.size === 0) continue;
       pipeline.zadd(presenceKey(tenantId), ...[...users].flatMap((userId) => [now, userId as string]));
@@ -69,7 +69,7 @@ export function startDashboard(options: DashboardOptions) {
   }
 
   async function tick(): Promise<void> {
-    const dashboards = localRooms(DASHBOARD_ROOM);
+    const dashboards = localRooms('dashboard');
     if (dashboards.length === 0) return;
     const queueCounts: DashboardMetrics['queues'] = Object.fromEntries(
       await Promise.all(
@@ -82,7 +82,7 @@ export function startDashboard(options: DashboardOptions) {
     );
     await Promise.all(
       dashboards.map(async ({ tenantId }) => {
-        io.local.volatile.to(`tenant:${tenantId}:dashboard`).emit('dashboard:metrics', await metricsFor(tenantId, queueCounts));
+        pusher.toDashboard(tenantId, 'dashboard:metrics', await metricsFor(tenantId, queueCounts), { local: true, volatile: true });
       }),
     );
   }

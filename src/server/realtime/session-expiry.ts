@@ -1,3 +1,4 @@
+import { pushToSocket } from './push.js';
 import type { PulseSocket } from './types.js';
 
 /**
@@ -13,7 +14,7 @@ export const isSessionLive = (socket: PulseSocket, now = Date.now()): boolean =>
 /** Ends a session now: out of every room (nothing more reaches it), told why, then disconnected. */
 export function endSession(socket: PulseSocket, reason: 'token_expired' | 'session_revoked'): void {
   for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
-  socket.emit('session:expired', { reason });
+  pushToSocket(socket, 'session:expired', { reason });
   setTimeout(() => socket.disconnect(true), EXPIRY_NOTICE_GRACE_MS).unref();
 }
 
