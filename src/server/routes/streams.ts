@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { STREAM_NAME, streamMessageRequestSchema, streamMessageResponseSchema } from '../../contracts/api/streams.js';
-import { rooms } from '../../contracts/socket/contracts.js';
 import type { CredentialVerifiers } from '../auth/authenticate.js';
 import { defineRoute, json, limited, mountRoutes, problems } from '../http/define-route.js';
 import { httpErrors } from '../http/errors.js';
 import type { RateLimits } from '../rate-limits.js';
+import { createPusher } from '../realtime/push.js';
 import type { PulseServer } from '../realtime/types.js';
 import { consumeApiBudget } from './events.js';
 
@@ -37,7 +37,7 @@ export const publishStreamMessage = defineRoute({
     await consumeApiBudget(deps.limits, principal, res);
     const stream = `stream:${name}`;
     const at = new Date().toISOString();
-    deps.io.to(rooms.stream(principal.tenantId, stream)).emit('stream:message', { stream, data, at });
+    createPusher(deps.io).toStream(principal.tenantId, stream, 'stream:message', { stream, data, at });
     res.status(202).json({ stream, at });
   },
 });
