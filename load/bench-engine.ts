@@ -1,16 +1,15 @@
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { parseConfig } from '../src/platform/config.js';
-import { workerConcurrency } from '../src/workers/worker-pool.js';
-import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
+import { outOption, parseOptions, printHeading, profileDir, progress, resultsPath, RunGuard, runBenchmark, signalProcess, usageText, writeReport, type OptionSpec } from './lib/bench-run.js';
 import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js';
 import { repoRoot, sleep } from './lib/child-process.js';
-import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
+import { findProfiles, formatProfileSummary, profileJson, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
 import { formatEngineReport, judgeEngine } from './lib/engine-report.js';
 import { runDrain, type DrainFigures } from './lib/engine-drain.js';
 import { runPhase, SUSTAINABLE_P99_MS, type PhaseFigures, type PhasePlan } from './lib/engine-phase.js';
 import { ClientFleet } from './lib/fanout-clients.js';
 import { mintTokens } from './lib/fanout-targets.js';
+import { hubRequest } from './lib/hub-api.js';
 import { startHub, type HubProcess } from './lib/hub-process.js';
 import { formatCpuUsage, measureCpu, withChildren, type CpuUsage, type ProcessGroup } from './lib/proc-cpu.js';
 import { formatNumber } from './lib/table.js';
@@ -26,29 +25,47 @@ import { formatNumber } from './lib/table.js';
  * same Redis: plain BullMQ consuming a trivial job with the engine worker's concurrency.
  */
 
-const usage = `Usage: npm run bench:engine -- [options]
+const options = {
+  users: { type: 'number', default: 1_000, min: 1, max: 20_000, help: 'users, each with one connected client' },
+  rate: { type: 'number', default: 1_000, min: 1, max: 50_000, help: 'events per second in the measured phase' },
+  seconds: { type: 'number', arg: '<s>', default: 30, min: 1, max: 600, help: 'length of the measured phase' },
+  'ramp-seconds': { type: 'number', arg: '<s>', default: 10, min: 0, max: 120, help: 'length of each ramp step (0 skips the ramp)' },
+  'ramp-factor': { type: 'number', arg: '<x>', default: 1.25, min: 1.05, max: 4, whole: false, help: "each ramp step's rate over the previous one" },
+  'max-rate': { type: 'number', default: 20_000, min: 1, max: 100_000, help: 'the ramp stops here' },
+  'baseline-jobs': { type: 'number', default: 30_000, min: 1_000, max: 1_000_000, help: 'trivial jobs for the raw BullMQ baseline' },
+  'baseline-concurrency': {
+    type: 'number',
+    default: 64,
+    min: 1,
+    max: 1_000,
+    help: "the raw BullMQ baseline's concurrency: keep it equal to the worker role's engagement\nconcurrency (src/workers/worker-pool.ts), which a bench does not import",
+  },
+  'events-per-request': {
+    type: 'number',
+    default: 1,
+    min: 1,
+    max: 500,
+    help: 'events in each POST (1: as a mobile client sends them; more: one {events: [...]}\nrequest for that many users, as an app\'s backend batches)',
+  },
+  'drain-events': { type: 'number', default: 10_000, min: 0, max: 200_000, help: 'events queued in the paused engagement queue, then consumed (0 skips the drain)' },
+  rules: {
+    type: 'string',
+    arg: '<name>',
+    default: 'default',
+    choices: ['default', 'activity-only'],
+    help: 'default (the rules a new tenant gets) or activity-only (no streaks, records or\nmissions: what the pipeline costs without the engine\'s effects)',
+  },
+  'cpu-prof': { type: 'boolean', help: 'profile the hub and the worker; print where their CPU goes in the measured phase' },
+  'database-url': {
+    type: 'string',
+    arg: '<url>',
+    help: 'run against this Postgres instead of a local zero-config one (for example one started\nwith pg_stat_statements); its CPU is then not broken out',
+  },
+  'redis-url': { type: 'string', arg: '<url>', help: 'the same for Redis (the run uses a key prefix of its own)' },
+  out: outOption('engine.json, engine-cpu-prof.json with --cpu-prof'),
+} as const satisfies Record<string, OptionSpec>;
 
-  --users <n>          users, each with one connected client (default 1000)
-  --rate <n>           events per second in the measured phase (default 1000)
-  --seconds <s>        length of the measured phase (default 30)
-  --ramp-seconds <s>   length of each ramp step (default 10; 0 skips the ramp)
-  --ramp-factor <x>    each ramp step's rate over the previous one (default 1.25)
-  --max-rate <n>       the ramp stops here (default 20000)
-  --baseline-jobs <n>  trivial jobs for the raw BullMQ baseline (default 30000)
-  --events-per-request <n>
-                       events in each POST (default 1, as a mobile client sends them; more: one
-                       {events: [...]} request for that many users, as an app's backend batches)
-  --drain-events <n>   events queued in the paused engagement queue, then consumed (default 10000;
-                       0 skips the drain)
-  --rules <name>       default (the rules a new tenant gets) or activity-only (no streaks, records or
-                       missions: what the pipeline costs without the engine's effects)
-  --cpu-prof           profile the hub and the worker; print where their CPU goes in the measured phase
-  --database-url <url> run against this Postgres instead of a local zero-config one (for example one
-                       started with pg_stat_statements, to see where Postgres time goes); its CPU is
-                       then not broken out
-  --redis-url <url>    the same for Redis (the run uses a key prefix of its own)
-  --out <file>         results JSON (default load/results/engine.json, engine-cpu-prof.json with --cpu-prof)
-  -h, --help`;
+const usage = usageText('npm run bench:engine', options);
 
 interface Settings {
   users: number;
@@ -58,6 +75,7 @@ interface Settings {
   rampFactor: number;
   maxRate: number;
   baselineJobs: number;
+  baselineConcurrency: number;
   drainEvents: number;
   eventsPerRequest: number;
   rules: 'default' | 'activity-only';
@@ -68,53 +86,8 @@ interface Settings {
 }
 
 function parseSettings(): Settings {
-  const flags = parseFlags(
-    {
-      users: { type: 'string' },
-      rate: { type: 'string' },
-      seconds: { type: 'string' },
-      'ramp-seconds': { type: 'string' },
-      'ramp-factor': { type: 'string' },
-      'max-rate': { type: 'string' },
-      'baseline-jobs': { type: 'string' },
-      'drain-events': { type: 'string' },
-      'events-per-request': { type: 'string' },
-      rules: { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-      'database-url': { type: 'string' },
-      'redis-url': { type: 'string' },
-      out: { type: 'string' },
-    },
-    usage,
-  );
-  const number = (flag: string, raw: string | undefined, fallback: number, min: number, max: number, whole = true) => {
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
-      throw new UsageError(`--${flag} must be a ${whole ? 'whole ' : ''}number from ${min} to ${max} (got "${raw}")`);
-    }
-    return value;
-  };
-  return {
-    users: number('users', flags.users, 1_000, 1, 20_000),
-    rate: number('rate', flags.rate, 1_000, 1, 50_000),
-    seconds: number('seconds', flags.seconds, 30, 1, 600),
-    rampSeconds: number('ramp-seconds', flags['ramp-seconds'], 10, 0, 120),
-    rampFactor: number('ramp-factor', flags['ramp-factor'], 1.25, 1.05, 4, false),
-    maxRate: number('max-rate', flags['max-rate'], 20_000, 1, 100_000),
-    baselineJobs: number('baseline-jobs', flags['baseline-jobs'], 30_000, 1_000, 1_000_000),
-    drainEvents: number('drain-events', flags['drain-events'], 10_000, 0, 200_000),
-    eventsPerRequest: number('events-per-request', flags['events-per-request'], 1, 1, 500),
-    rules: rulesFlag(flags.rules),
-    cpuProfile: flags['cpu-prof'] ?? false,
-    databaseUrl: flags['database-url'],
-    redisUrl: flags['redis-url'],
-    out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', flags['cpu-prof'] ? 'engine-cpu-prof.json' : 'engine.json')),
-  };
-}
-
-function rulesFlag(raw: string | undefined): Settings['rules'] {
-  if (raw === undefined || raw === 'default' || raw === 'activity-only') return raw ?? 'default';
-  throw new UsageError(`--rules must be "default" or "activity-only" (got "${raw}")`);
+  const { cpuProf: cpuProfile, out, ...flags } = parseOptions(options, usage);
+  return { ...flags, cpuProfile, out: out ?? resultsPath(cpuProfile ? 'engine-cpu-prof.json' : 'engine.json') };
 }
 
 /** Rules under which an event only records its activity: the pipeline without the engine's effects. */
@@ -122,17 +95,12 @@ const ACTIVITY_ONLY_RULES = { streaks: [], records: [], missions: { perDay: 0 } 
 
 async function useRules(hub: HubProcess, rules: Settings['rules']): Promise<void> {
   if (rules === 'default') return;
-  const response = await fetch(`${hub.url}/api/v1/admin/rules`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.apiKey}` },
-    body: JSON.stringify(ACTIVITY_ONLY_RULES),
-  });
-  if (response.status !== 200) throw new Error(`the rules were refused: ${response.status} ${await response.text()}`);
+  const answer = await hubRequest(`${hub.url}/api/v1/admin/rules`, hub.apiKey, 'PUT', ACTIVITY_ONLY_RULES);
+  if (answer.status !== 200) throw new Error(`the rules were refused: ${answer.status} ${answer.body}`);
   // The hub and the worker cache rules for 5 s.
   await sleep(6_000);
 }
 
-const progress = (message: string) => console.error(`[bench] ${message}`);
 const guard = new RunGuard(progress);
 /** Time for the pushes of a phase to arrive after its last post: enough for a pipeline that keeps up, bounded for one that does not. */
 const DRAIN_MS = { kept: 5_000, final: 60_000 } as const;
@@ -181,12 +149,12 @@ interface Measured {
 }
 
 async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal): Promise<Measured> {
-  progress(`raw BullMQ baseline: ${formatNumber(settings.baselineJobs)} trivial jobs, concurrency ${workerConcurrency.engagement}`);
+  progress(`raw BullMQ baseline: ${formatNumber(settings.baselineJobs)} trivial jobs, concurrency ${settings.baselineConcurrency}`);
   const baseline = await measureRawConsume({
     redisUrl: hub.redisUrl,
     prefix: `${hub.redisPrefix}-baseline`,
     jobs: settings.baselineJobs,
-    concurrency: workerConcurrency.engagement ?? 16,
+    concurrency: settings.baselineConcurrency,
     timeoutMs: 300_000,
   });
   progress(`raw BullMQ: ${formatNumber(baseline.jobsPerSecond)} jobs/s`);
@@ -267,8 +235,6 @@ function serversOf(settings: Settings): string {
   return `${mode} (role hub) + one worker process, ${where('Postgres', settings.databaseUrl)} and ${where('Redis', settings.redisUrl)}`;
 }
 
-const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
-
 /** The hub's and the worker's profiles over the measured phase, once they have exited and written them. */
 async function readProfiles(hub: HubProcess, window: ProfileWindow): Promise<Record<string, ProfileSummary>> {
   const summaries: Record<string, ProfileSummary> = {};
@@ -289,9 +255,9 @@ async function main(): Promise<number> {
   const defaults = parseConfig({});
   const raised = { RATE_LIMIT_TENANT_PER_SECOND: 10_000_000, ACCESS_TOKEN_TTL_SECONDS: Math.max(defaults.ACCESS_TOKEN_TTL_SECONDS, budgetSeconds + 300) } as const;
 
-  console.log(`Pulse Hub engine benchmark — ${new Date().toISOString()}`);
-  console.log(
-    `${describeMachine()}; ${formatNumber(settings.users)} users with a client each; ${formatNumber(settings.rate)} events/s (${settings.eventsPerRequest === 1 ? 'one per request' : `${settings.eventsPerRequest} per request`}) for ${settings.seconds} s, ` +
+  printHeading(
+    'engine',
+    `${formatNumber(settings.users)} users with a client each; ${formatNumber(settings.rate)} events/s (${settings.eventsPerRequest === 1 ? 'one per request' : `${settings.eventsPerRequest} per request`}) for ${settings.seconds} s, ` +
       `then ${steps > 0 ? `${settings.rampSeconds} s steps ×${settings.rampFactor} up while sustainable, or ÷${settings.rampFactor} down until sustainable` : 'no ramp'}; budget ${budgetSeconds} s`,
   );
   console.log(
@@ -329,11 +295,7 @@ async function main(): Promise<number> {
   if (measured.drain) console.log(`\n${formatCpuUsage('CPU during the drain', measured.drain.cpu)}`);
   for (const [name, profile] of Object.entries(profiles)) console.log(`\n${formatProfileSummary(profile, { root: repoRoot, process: name, topFunctions: 25 })}`);
 
-  const shown = await writeResults(settings.out, {
-    benchmark: 'engine',
-    date: new Date().toISOString(),
-    node: process.version,
-    os: machine(),
+  await writeReport('engine', {
     settings: { ...settings, out: undefined, ramp, hub: { mode: hub.mode, roles: ['hub', 'worker'], rules: settings.rules, raised }, sustainableP99Ms: SUSTAINABLE_P99_MS },
     baseline: measured.baseline,
     phases: measured.phases,
@@ -342,9 +304,8 @@ async function main(): Promise<number> {
     clients: { connected: measured.connected, ...measured.health },
     cpu: measured.cpu,
     hubProblems: measured.hubProblems,
-    ...(settings.cpuProfile ? { profiles: Object.fromEntries(Object.entries(profiles).map(([name, { file, busyMs, idleMs, functions, chargedTo }]) => [name, { file: path.relative(repoRoot, file), busyMs, idleMs, functions: functions.slice(0, 30), chargedTo }])) } : {}),
-  });
-  console.log(`\nResults written to ${shown}`);
+    ...(settings.cpuProfile ? { profiles: Object.fromEntries(Object.entries(profiles).map(([name, profile]) => [name, profileJson(profile, repoRoot)])) } : {}),
+  }, settings.out);
   return 0;
 }
 

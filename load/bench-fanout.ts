@@ -1,16 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { parseConfig } from '../src/platform/config.js';
-import { describeMachine, machine, parseFlags, RunGuard, runBenchmark, signalProcess, UsageError, writeResults } from './lib/bench-run.js';
+import { outOption, parseOptions, printHeading, profileDir, progress, resultsPath, RunGuard, runBenchmark, signalProcess, UsageError, usageText, writeReport, type OptionSpec } from './lib/bench-run.js';
 import { repoRoot } from './lib/child-process.js';
-import { findProfiles, formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { findProfiles, formatProfileSummary, profileJson, summarizeCpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { ClientFleet } from './lib/fanout-clients.js';
 import { formatBroadcasts, formatComparison, formatCpu, formatVerdicts, judge, ratios } from './lib/fanout-report.js';
 import { FanoutRun, type FanoutSettings, type TargetFigures } from './lib/fanout-run.js';
 import { BASELINE_NAMES, baselineTarget, hubTarget, mintTokens, type FanoutTarget, type MintedTokens } from './lib/fanout-targets.js';
 import { ensureFds, planFds, type FdPlan } from './lib/fd-limit.js';
-import { freePort, startHub } from './lib/hub-process.js';
+import { describeStop, freePort, startHub } from './lib/hub-process.js';
 import { inspectFlag } from './lib/remote-gc.js';
 import { formatNumber } from './lib/table.js';
 import { startBaselineServer, type BaselineKind } from './lib/baseline-server.js';
@@ -23,21 +22,27 @@ import { startBaselineServer, type BaselineKind } from './lib/baseline-server.js
  * do) and vanilla Socket.IO (the floor of the library the hub is built on).
  */
 
-const usage = `Usage: npm run bench:fanout -- [options]
+const options = {
+  connections: { type: 'number', default: 10_000, min: 1, max: 100_000, help: 'subscribers' },
+  'sustain-seconds': { type: 'number', arg: '<s>', default: 30, min: 1, max: 600, help: 'sustained phase' },
+  rate: {
+    type: 'number',
+    default: 10,
+    min: 1,
+    max: 1_000,
+    help: 'broadcasts per second offered in the sustained phase; the publisher holds back while\nmore than max(2, rate/2) broadcasts are still being delivered',
+  },
+  repeats: { type: 'number', default: 5, min: 1, max: 50, help: 'measured single broadcasts, after one warm-up' },
+  users: { type: 'number', min: 1, max: 10_000, help: 'access tokens minted, shared round-robin by the connections (default min(200, connections))' },
+  'client-processes': { type: 'number', default: os.availableParallelism(), min: 1, max: 64, help: 'processes the clients are spread over (default: available cores)' },
+  'connect-concurrency': { type: 'number', default: 200, min: 1, max: 5_000, help: 'connections opened at once' },
+  'skip-baseline': { type: 'boolean', help: 'measure the hub only (no bare ws, no bare socket.io)' },
+  'no-forced-gc': { type: 'boolean', help: 'sample memory without forcing a full GC first (servers start without --inspect)' },
+  'cpu-prof': { type: 'boolean', help: 'profile the hub and the baseline server; print where their CPU goes in the sustained phase' },
+  out: outOption('fanout.json, fanout-cpu-prof.json with --cpu-prof'),
+} as const satisfies Record<string, OptionSpec>;
 
-  --connections <n>          subscribers (default 10000)
-  --sustain-seconds <s>      sustained phase (default 30)
-  --rate <n>                 broadcasts per second offered in the sustained phase (default 10); the publisher
-                             holds back while more than max(2, rate/2) broadcasts are still being delivered
-  --repeats <n>              measured single broadcasts, after one warm-up (default 5)
-  --users <n>                access tokens minted, shared round-robin by the connections (default 200)
-  --client-processes <n>     processes the clients are spread over (default: available cores, ${os.availableParallelism()})
-  --connect-concurrency <n>  connections opened at once (default 200)
-  --skip-baseline            measure the hub only (no bare ws, no bare socket.io)
-  --no-forced-gc             sample memory without forcing a full GC first (servers start without --inspect)
-  --cpu-prof                 profile the hub and the baseline server; print where their CPU goes in the sustained phase
-  --out <file>               results JSON (default load/results/fanout.json, fanout-cpu-prof.json with --cpu-prof)
-  -h, --help`;
+const usage = usageText('npm run bench:fanout', options);
 
 interface Settings extends FanoutSettings {
   users: number;
@@ -49,50 +54,22 @@ interface Settings extends FanoutSettings {
 }
 
 function parseSettings(): Settings {
-  const flags = parseFlags(
-    {
-      connections: { type: 'string' },
-      'sustain-seconds': { type: 'string' },
-      rate: { type: 'string' },
-      repeats: { type: 'string' },
-      users: { type: 'string' },
-      'client-processes': { type: 'string' },
-      'connect-concurrency': { type: 'string' },
-      'skip-baseline': { type: 'boolean' },
-      'no-forced-gc': { type: 'boolean' },
-      'cpu-prof': { type: 'boolean' },
-      out: { type: 'string' },
-    },
-    usage,
-  );
-  const whole = (flag: string, raw: string | undefined, fallback: number, min: number, max: number) => {
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max} (got "${raw}")`);
-    return value;
-  };
-  const connections = whole('connections', flags.connections, 10_000, 1, 100_000);
-  const cpuProfile = flags['cpu-prof'] ?? false;
+  const { repeats, users, skipBaseline, noForcedGc, cpuProf: cpuProfile, out, ...flags } = parseOptions(options, usage);
   return {
-    connections,
-    sustainSeconds: whole('sustain-seconds', flags['sustain-seconds'], 30, 1, 600),
-    rate: whole('rate', flags.rate, 10, 1, 1_000),
-    latencyRepeats: whole('repeats', flags.repeats, 5, 1, 50),
-    users: whole('users', flags.users, Math.min(200, connections), 1, 10_000),
-    clientProcesses: whole('client-processes', flags['client-processes'], os.availableParallelism(), 1, 64),
-    connectConcurrency: whole('connect-concurrency', flags['connect-concurrency'], 200, 1, 5_000),
+    ...flags,
+    latencyRepeats: repeats,
+    users: users ?? Math.min(200, flags.connections),
     connectTimeoutMs: 30_000,
     memorySamples: 5,
     settleMs: 3_000,
-    skipBaseline: flags['skip-baseline'] ?? false,
-    forcedGc: !(flags['no-forced-gc'] ?? false),
+    skipBaseline,
+    forcedGc: !noForcedGc,
     cpuProfile,
-    out: path.resolve(flags.out ?? path.join(repoRoot, 'load', 'results', cpuProfile ? 'fanout-cpu-prof.json' : 'fanout.json')),
+    out: out ?? resultsPath(cpuProfile ? 'fanout-cpu-prof.json' : 'fanout.json'),
   };
 }
 
-const progress = (message: string) => console.error(`[bench] ${message}`);
 const guard = new RunGuard(progress);
-const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
 
 interface Context {
   settings: Settings;
@@ -181,7 +158,7 @@ async function runHub(context: Context, hubEnv: Record<string, string>): Promise
     progress('stopping the hub (SIGTERM)');
     const stop = await hub.stop();
     forget();
-    progress(`hub exited with ${stop.signal ?? `code ${stop.code}`}${stop.killed ? ' after SIGKILL' : ''}${stop.orphansStopped ? `; stopped ${stop.orphansStopped} orphaned servers` : ''}`);
+    progress(describeStop(stop));
   }
   const { tokens, ...mintFigures } = minted;
   return {
@@ -189,12 +166,6 @@ async function runHub(context: Context, hubEnv: Record<string, string>): Promise
     tokens: { ...mintFigures, users: context.settings.users, minted: tokens.length },
     problems: hub.problems.length,
   };
-}
-
-function profileJson(profile: ProfileSummary | undefined) {
-  if (!profile) return null;
-  const { file, windowApplied, busyMs, idleMs, functions, packages, chargedTo } = profile;
-  return { file: path.relative(repoRoot, file), windowApplied, busyMs, idleMs, functions: functions.slice(0, 30), packages, chargedTo };
 }
 
 async function main(): Promise<number> {
@@ -213,9 +184,9 @@ async function main(): Promise<number> {
   const raised = { RATE_LIMIT_TENANT_PER_SECOND: 1_000_000, ACCESS_TOKEN_TTL_SECONDS: Math.max(defaults.ACCESS_TOKEN_TTL_SECONDS, budgetSeconds + 300) } as const;
   const hubEnv = Object.fromEntries(Object.entries(raised).map(([name, value]) => [name, String(value)]));
 
-  console.log(`Pulse Hub fan-out benchmark — ${new Date().toISOString()}`);
-  console.log(
-    `${describeMachine()}; ${formatNumber(settings.connections)} connections over ${settings.clientProcesses} client processes, ${settings.users} users, ` +
+  printHeading(
+    'fan-out',
+    `${formatNumber(settings.connections)} connections over ${settings.clientProcesses} client processes, ${settings.users} users, ` +
       `${settings.latencyRepeats} measured broadcasts, ${settings.sustainSeconds} s at ${settings.rate} broadcasts/s; budget ${budgetSeconds} s`,
   );
   console.log(
@@ -252,11 +223,7 @@ async function main(): Promise<number> {
     if (run?.profile) console.log(`\n${formatProfileSummary(run.profile, { root: repoRoot, process: `${BASELINE_NAMES[kind]} server`, topFunctions: 8, topPackages: 6 })}`);
   }
 
-  const shown = await writeResults(settings.out, {
-    benchmark: 'fanout',
-    date: new Date().toISOString(),
-    node: process.version,
-    os: machine(),
+  await writeReport('fanout', {
     settings: {
       ...settings,
       out: undefined,
@@ -276,9 +243,8 @@ async function main(): Promise<number> {
     verdicts,
     tokens: hubRun.tokens,
     hubProblems: hubRun.problems,
-    ...(settings.cpuProfile ? { profiles: { hub: profileJson(hubRun.profile), ws: profileJson(wsRun?.profile), socketIo: profileJson(socketIoRun?.profile) } } : {}),
-  });
-  console.log(`\nResults written to ${shown}`);
+    ...(settings.cpuProfile ? { profiles: { hub: profileJson(hubRun.profile, repoRoot), ws: profileJson(wsRun?.profile, repoRoot), socketIo: profileJson(socketIoRun?.profile, repoRoot) } } : {}),
+  }, settings.out);
   return 0;
 }
 

@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { mkdir } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { IngestResponse } from '../src/contracts/api/events.js';
 import { parseConfig } from '../src/platform/config.js';
+import { outOption, parseOptions, printHeading, profileDir, progress, resultsPath, RunGuard, runBenchmark, signalProcess, usageText, writeReport, type OptionSpec } from './lib/bench-run.js';
 import { startBareServer } from './lib/bare-server.js';
 import { formatLoadTable, runCannon, summarizeLoad, type CannonRequest, type LoadSummary } from './lib/cannon.js';
 import { repoRoot, sleep } from './lib/child-process.js';
-import { findProfiles, formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
-import { startHub, type HubProcess } from './lib/hub-process.js';
+import { findProfiles, formatProfileSummary, profileJson, monotonicMicros, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
+import { describeStop, startHub, type HubProcess } from './lib/hub-process.js';
 import { formatPoisonReport, runPoisonScenario, type PoisonResults } from './lib/ingest-poison.js';
 import { fetchMetrics } from './lib/prom-metrics.js';
 import { formatCpuUsage, measureCpu, procAvailable, withChildren, type CpuUsage, type ProcessGroup } from './lib/proc-cpu.js';
@@ -22,23 +20,39 @@ import { formatNumber, verdict } from './lib/table.js';
  * The ratio of the two is the figure to watch; absolute numbers move with the machine.
  */
 
-const usage = `Usage: npm run bench:ingest -- [options]
+const options = {
+  duration: { type: 'number', arg: '<s>', env: 'BENCH_DURATION', default: 10, min: 1, max: 600, whole: false, help: 'measured seconds per target' },
+  warmup: { type: 'number', arg: '<s>', env: 'BENCH_WARMUP', default: 3, min: 0, max: 120, whole: false, help: 'warm-up seconds per target, not measured' },
+  connections: { type: 'number', env: 'BENCH_CONNECTIONS', default: 100, min: 1, max: 10_000, help: 'concurrent connections' },
+  'database-url': { type: 'string', arg: '<url>', env: 'BENCH_DATABASE_URL', help: 'use this Postgres instead of a zero-config one' },
+  'redis-url': {
+    type: 'string',
+    arg: '<url>',
+    env: 'BENCH_REDIS_URL',
+    help: 'use this Redis instead of a zero-config one\n(with URLs, a "bench" tenant is created and its events stay; Redis keys use a bench-* prefix)',
+  },
+  role: {
+    type: 'string',
+    arg: '<split|all|hub>',
+    env: 'BENCH_HUB_ROLE',
+    default: 'split',
+    choices: ['split', 'all', 'hub'],
+    help: '`split`: a hub process and a worker process (outbox relay, engine), the production shape;\n`all`: both roles in one process; `hub`: no worker at all',
+  },
+  'poison-rps': {
+    type: 'number',
+    env: 'BENCH_POISON_RPS',
+    default: 55,
+    min: 0,
+    max: 10_000,
+    help: 'then the poisoning-tenant scenario: tenant B alone, then B while tenant A sends n bad\nrequests/s, alternating, ending alone; --duration each (0 skips it)',
+  },
+  'poison-rounds': { type: 'number', env: 'BENCH_POISON_ROUNDS', default: 3, min: 1, max: 20, help: 'poisoned phases in that scenario' },
+  'cpu-prof': { type: 'boolean', env: 'BENCH_CPU_PROF', help: 'profile the hub and print where its CPU time goes' },
+  out: outOption('ingest.json, ingest-cpu-prof.json with --cpu-prof'),
+} as const satisfies Record<string, OptionSpec>;
 
-  --duration <s>        measured seconds per target (BENCH_DURATION, default 10)
-  --warmup <s>          warm-up seconds per target, not measured (BENCH_WARMUP, default 3)
-  --connections <n>     concurrent connections (BENCH_CONNECTIONS, default 100)
-  --database-url <url>  use this Postgres instead of a zero-config one (BENCH_DATABASE_URL)
-  --redis-url <url>     use this Redis instead of a zero-config one (BENCH_REDIS_URL)
-                        (with URLs, a "bench" tenant is created and its events stay; Redis keys use a bench-* prefix)
-  --role <split|all|hub> \`split\`: a hub process and a worker process (outbox relay, engine), the
-                        production shape; \`all\`: both roles in one process; \`hub\`: no worker at all
-                        (BENCH_HUB_ROLE, default split)
-  --poison-rps <n>      then the poisoning-tenant scenario: tenant B alone, then B while tenant A sends n bad
-                        requests/s, alternating, ending alone; --duration each (BENCH_POISON_RPS, default 55; 0 skips it)
-  --poison-rounds <n>   poisoned phases in that scenario (BENCH_POISON_ROUNDS, default 3)
-  --cpu-prof            profile the hub and print where its CPU time goes (BENCH_CPU_PROF=1)
-  --out <file>          results JSON (default load/results/ingest.json, ingest-cpu-prof.json with --cpu-prof)
-  -h, --help`;
+const usage = usageText('npm run bench:ingest', options);
 
 const GOALS = { ratio: 0.3, hubP99Ms: 25 } as const;
 const INGEST_PATH = '/api/v1/events';
@@ -67,50 +81,9 @@ interface Settings {
 }
 
 function parseSettings(): Settings {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      'database-url': { type: 'string' },
-      'redis-url': { type: 'string' },
-      role: { type: 'string' },
-      'poison-rps': { type: 'string' },
-      'poison-rounds': { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  const env = process.env;
-  const number = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`${name} must be a number from ${min} to ${max} (got "${raw}")`);
-    return value;
-  };
-  const cpuProfile = values['cpu-prof'] ?? ['1', 'true', 'yes'].includes(env.BENCH_CPU_PROF ?? '');
-  const role = values.role ?? (env.BENCH_HUB_ROLE || 'split');
-  if (role !== 'split' && role !== 'all' && role !== 'hub') throw new UsageError(`--role must be "split", "all" or "hub" (got "${role}")`);
-  return {
-    durationSeconds: number('--duration', values.duration ?? env.BENCH_DURATION, 10, 1, 600),
-    warmupSeconds: number('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, 0, 120),
-    connections: Math.round(number('--connections', values.connections ?? env.BENCH_CONNECTIONS, 100, 1, 10_000)),
-    databaseUrl: values['database-url'] ?? (env.BENCH_DATABASE_URL || undefined),
-    redisUrl: values['redis-url'] ?? (env.BENCH_REDIS_URL || undefined),
-    role,
-    poisonRps: number('--poison-rps', values['poison-rps'] ?? env.BENCH_POISON_RPS, 55, 0, 10_000),
-    poisonRounds: Math.round(number('--poison-rounds', values['poison-rounds'] ?? env.BENCH_POISON_ROUNDS, 3, 1, 20)),
-    cpuProfile,
-    out: path.resolve(values.out ?? path.join(repoRoot, 'load', 'results', cpuProfile ? 'ingest-cpu-prof.json' : 'ingest.json')),
-  };
+  const { duration, warmup, cpuProf: cpuProfile, out, ...flags } = parseOptions(options, usage);
+  return { ...flags, durationSeconds: duration, warmupSeconds: warmup, cpuProfile, out: out ?? resultsPath(cpuProfile ? 'ingest-cpu-prof.json' : 'ingest.json') };
 }
-
-class UsageError extends Error {}
 
 /**
  * The request stream for one target: every request a new event with a key never used before,
@@ -313,17 +286,7 @@ async function drive(
 
 const LOAD_GENERATOR: ProcessGroup = { name: 'load generator (autocannon, this process)', pids: () => Promise.resolve([process.pid]) };
 
-function progress(message: string): void {
-  console.error(`[bench] ${message}`);
-}
-
-/** What must happen even when the benchmark exits without unwinding: ask a running hub to shut down. */
-const emergencyStops = new Set<() => void>();
-
-function exitNow(code: number): never {
-  for (const stop of emergencyStops) stop();
-  process.exit(code);
-}
+const guard = new RunGuard(progress);
 
 async function main(): Promise<number> {
   const settings = parseSettings();
@@ -336,30 +299,15 @@ async function main(): Promise<number> {
   );
   const hubEnv = Object.fromEntries(Object.entries(RAISED_LIMITS).map(([name, value]) => [name, String(value)]));
 
-  const controller = new AbortController();
-  const { signal } = controller;
-  let interrupted = 0;
-  const onSignal = (name: NodeJS.Signals) => {
-    if (++interrupted > 1) exitNow(130);
-    progress(`${name}: stopping (again to exit at once)`);
-    controller.abort(new Error(`interrupted by ${name}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('uncaughtException', (error) => {
-    progress(`unexpected error, stopping: ${error.stack ?? error.message}`);
-    controller.abort(error);
-  });
   // Everything below is bounded: start-up, two loads, the check and shutdown. Past the budget the
   // run is aborted (which stops the hub cleanly); if even that hangs, the process exits anyway.
-  const budgetMs = (2 * (settings.warmupSeconds + settings.durationSeconds) + (settings.poisonRps > 0 ? (2 * settings.poisonRounds + 1) * settings.durationSeconds + 60 : 0) + 240) * 1000;
-  setTimeout(() => controller.abort(new Error(`the benchmark exceeded its ${budgetMs / 1000} s budget`)), budgetMs).unref();
-  signal.addEventListener('abort', () => setTimeout(() => exitNow(1), 90_000).unref(), { once: true });
+  const budgetSeconds = 2 * (settings.warmupSeconds + settings.durationSeconds) + (settings.poisonRps > 0 ? (2 * settings.poisonRounds + 1) * settings.durationSeconds + 60 : 0) + 240;
+  guard.arm(budgetSeconds);
+  const { signal } = guard;
 
-  console.log(`Pulse Hub ingest benchmark — ${new Date().toISOString()}`);
-  console.log(
-    `node ${process.version}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${os.platform()} ${os.release()}; ` +
-      `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target, hub role ${settings.role}`,
+  printHeading(
+    'ingest',
+    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target, hub role ${settings.role}`,
   );
   if (settings.role === 'hub') {
     console.log('Role hub: no worker runs, so the outbox relay is not measured and accepted events stay in the outbox.');
@@ -384,7 +332,6 @@ async function main(): Promise<number> {
     await bare.stop();
   }
 
-  const profileDir = path.join(repoRoot, 'load', 'results', 'profiles');
   if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
   progress(settings.databaseUrl || settings.redisUrl ? 'starting the hub on the given servers' : 'starting a zero-config hub (local Postgres and Redis)');
   const hub = await startHub({
@@ -404,14 +351,7 @@ async function main(): Promise<number> {
   let eventLoopLag: EventLoopLag | undefined;
   let poison: PoisonResults | undefined;
   // SIGTERM alone is enough: the hub drains and stops its own Postgres and Redis even after we are gone.
-  const askHubToStop = () => {
-    try {
-      process.kill(hub.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  };
-  emergencyStops.add(askHubToStop);
+  const forget = guard.lastResort(() => signalProcess(hub.pid, 'SIGTERM'));
   try {
     progress(`hub at ${hub.url} (pid ${hub.pid}, ${hub.mode}, tenant ${hub.tenantId})`);
     const servers = await hub.localServerPids();
@@ -444,8 +384,8 @@ async function main(): Promise<number> {
   } finally {
     progress('stopping the hub (SIGTERM)');
     const stop = await hub.stop();
-    emergencyStops.delete(askHubToStop);
-    progress(`hub exited with ${stop.signal ?? `code ${stop.code}`}${stop.killed ? ' after SIGKILL' : ''}${stop.orphansStopped ? `; stopped ${stop.orphansStopped} orphaned servers` : ''}`);
+    forget();
+    progress(describeStop(stop));
   }
   if (settings.cpuProfile) {
     const files = await findProfiles(profileDir, hub.pid);
@@ -505,10 +445,6 @@ async function main(): Promise<number> {
   if (poison) console.log(`\n${formatPoisonReport(poison)}`);
 
   const results = {
-    benchmark: 'ingest',
-    date: new Date().toISOString(),
-    node: process.version,
-    os: { platform: os.platform(), release: os.release(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model.trim() ?? null },
     settings: {
       connections: settings.connections,
       warmupSeconds: settings.warmupSeconds,
@@ -529,40 +465,10 @@ async function main(): Promise<number> {
     hubEventLoopLag: eventLoopLag ?? null,
     hubProblems: hub.problems.length,
     poison: poison ?? null,
-    ...(profile
-      ? {
-          profile: {
-            file: path.relative(repoRoot, profile.file),
-            windowApplied: profile.windowApplied,
-            /** Monotonic microseconds, the profile's own clock: to re-read the same stretch from the file. */
-            window: hubRun.window,
-            busyMs: profile.busyMs,
-            idleMs: profile.idleMs,
-            functions: profile.functions.slice(0, 30),
-            packages: profile.packages,
-            chargedTo: profile.chargedTo,
-          },
-        }
-      : {}),
+    ...(profile ? { profile: profileJson(profile, repoRoot, hubRun.window) } : {}),
   };
-  await mkdir(path.dirname(settings.out), { recursive: true });
-  await writeFile(settings.out, `${JSON.stringify(results, null, 2)}\n`);
-  const shown = path.relative(process.cwd(), settings.out);
-  console.log(`\nResults written to ${shown.startsWith('..') ? settings.out : shown}`);
+  await writeReport('ingest', results, settings.out);
   return stored.pass ? 0 : 1;
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  if (error instanceof UsageError) {
-    console.error(`${error.message}\n\n${usage}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`bench:ingest failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = 1;
-  }
-} finally {
-  // Open handles (a stuck socket) must not keep a finished benchmark alive.
-  setTimeout(() => process.exit(), 2_000).unref();
-}
+await runBenchmark('bench:ingest', usage, guard, main);

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import { repoRoot } from './child-process.js';
 
 /**
  * What a benchmark's entry point needs around its measurements: a time budget and Ctrl-C that
@@ -12,19 +13,111 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 /** A usage mistake: printed with the usage text, exit code 2. */
 export class UsageError extends Error {}
 
-/** The command line's flags (`--help`/`-h` prints `usage` and exits). */
-export function parseFlags<T extends ParseArgsOptionsConfig>(options: T, usage: string) {
-  const args = process.argv.slice(2);
+/**
+ * The one option parser of the benchmarks: `util.parseArgs` under a typed table that also gives
+ * each option its range, default, environment fallback and help line, so `--help` is generated
+ * and every bench refuses a bad value the same way.
+ */
+interface OptionBase {
+  /** One line or more (`\n`) of help. */
+  help: string;
+  /** Read when the flag is absent (an empty value counts as absent). */
+  env?: string;
+}
+export interface NumberOption extends OptionBase {
+  type: 'number';
+  /** Absent: the value is `undefined` when neither the flag nor `env` is given. */
+  default?: number;
+  min: number;
+  max: number;
+  /** Whole numbers only (the default). */
+  whole?: boolean;
+  arg?: string;
+}
+export interface StringOption<C extends string = string> extends OptionBase {
+  type: 'string';
+  default?: C;
+  /** The only values accepted. */
+  choices?: readonly C[];
+  arg?: string;
+}
+export interface BooleanOption extends OptionBase {
+  type: 'boolean';
+}
+export type OptionSpec = NumberOption | StringOption | BooleanOption;
+
+type OptionValue<S> = S extends NumberOption
+  ? S extends { default: number }
+    ? number
+    : number | undefined
+  : S extends BooleanOption
+    ? boolean
+    : S extends StringOption<infer C>
+      ? S extends { default: string }
+        ? C
+        : C | undefined
+      : never;
+/** `poison-rps` → `poisonRps`: options come back under camel-case names. */
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+export type OptionValues<T extends Record<string, OptionSpec>> = { -readonly [K in keyof T & string as Camel<K>]: OptionValue<T[K]> };
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** `--out`, common to every bench: where the results JSON goes. */
+export const outOption = (defaultFile: string) =>
+  ({ type: 'string', arg: '<file>', help: `results JSON (default load/results/${defaultFile})` }) as const satisfies StringOption;
+
+export function usageText(command: string, options: Record<string, OptionSpec>, intro = ''): string {
+  const heads = Object.entries(options).map(([name, spec]) => `  --${name}${spec.type === 'boolean' ? '' : ` ${spec.arg ?? (spec.type === 'number' ? '<n>' : '<value>')}`}`);
+  const width = Math.max(...heads.map((head) => head.length)) + 2;
+  const lines = Object.values(options).flatMap((spec, i) => {
+    const head = heads[i] ?? '';
+    const extra = [spec.env ? `env ${spec.env}` : '', spec.type !== 'boolean' && spec.default !== undefined ? `default ${String(spec.default)}` : '']
+      .filter(Boolean)
+      .join(', ');
+    const help = `${spec.help}${extra ? ` (${extra})` : ''}`.split('\n');
+    return help.map((text, j) => `${j === 0 ? head.padEnd(width) : ' '.repeat(width)}${text}`.trimEnd());
+  });
+  return [`Usage: ${command} -- [options]`, ...(intro ? ['', intro] : []), '', ...lines, '  -h, --help'].join('\n');
+}
+
+/** The command line (or `args`), checked against `options`, by camel-case name; `--help`/`-h` prints `usage` and exits. */
+export function parseOptions<T extends Record<string, OptionSpec>>(options: T, usage: string, args = process.argv.slice(2), env = process.env): OptionValues<T> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(usage);
     process.exit(0);
   }
+  const config = Object.fromEntries(Object.entries(options).map(([name, spec]) => [name, { type: spec.type === 'boolean' ? 'boolean' : 'string' } as const]));
+  let values: Record<string, string | boolean | undefined>;
   try {
-    return parseArgs({ options, args }).values;
+    values = parseArgs({ options: config, args, strict: true }).values;
   } catch (error) {
     // Unknown options, missing values: a usage mistake, not a crash.
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  const parsed: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(options)) {
+    const fromEnv = spec.env ? env[spec.env] || undefined : undefined;
+    const raw = values[name] ?? fromEnv;
+    parsed[camel(name)] = optionValue(name, spec, raw);
+  }
+  return parsed as OptionValues<T>;
+}
+
+function optionValue(name: string, spec: OptionSpec, raw: string | boolean | undefined): unknown {
+  if (spec.type === 'boolean') return typeof raw === 'string' ? ['1', 'true', 'yes'].includes(raw.toLowerCase()) : (raw ?? false);
+  if (raw === undefined) return spec.default;
+  const text = String(raw);
+  if (spec.type === 'string') {
+    if (spec.choices && !spec.choices.includes(text)) throw new UsageError(`--${name} must be ${spec.choices.map((c) => `"${c}"`).join(' or ')} (got "${text}")`);
+    return text;
+  }
+  const value = Number(text);
+  const whole = spec.whole ?? true;
+  if (text.trim() === '' || !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < spec.min || value > spec.max) {
+    throw new UsageError(`--${name} must be a ${whole ? 'whole ' : ''}number from ${spec.min} to ${spec.max} (got "${text}")`);
+  }
+  return value;
 }
 
 export class RunGuard {
@@ -92,13 +185,34 @@ export function describeMachine(): string {
   return `node ${process.version}, ${cores} cores (${cpu ?? 'unknown CPU'}), ${platform} ${release}`;
 }
 
-/** Writes the results as JSON and returns the path to print (relative when under the working directory). */
-export async function writeResults(file: string, results: object): Promise<string> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-  const relative = path.relative(process.cwd(), file);
-  return relative.startsWith('..') ? file : relative;
+/** `load/results/<file>`: where results go unless `--out` says otherwise. */
+export const resultsPath = (file: string) => path.join(repoRoot, 'load', 'results', file);
+
+/** Where CPU profiles of the servers go (`--cpu-prof`). */
+export const profileDir = resultsPath('profiles');
+
+/**
+ * The one report writer: the benchmark's name, the date and the machine, then its figures, as
+ * JSON to `file` (made absolute; folders created); prints where it went, relative when under the
+ * working directory.
+ */
+export async function writeReport(name: string, results: object, file: string): Promise<void> {
+  const absolute = path.resolve(file);
+  await mkdir(path.dirname(absolute), { recursive: true });
+  const report = { benchmark: name, date: new Date().toISOString(), node: process.version, os: machine(), ...results };
+  await writeFile(absolute, `${JSON.stringify(report, null, 2)}\n`);
+  const relative = path.relative(process.cwd(), absolute);
+  console.log(`\nResults written to ${relative.startsWith('..') ? absolute : relative}`);
 }
+
+/** The heading every bench prints first: its title, the date and the machine. */
+export function printHeading(title: string, details: string): void {
+  console.log(`Pulse Hub ${title} benchmark — ${new Date().toISOString()}`);
+  console.log(`${describeMachine()}; ${details}`);
+}
+
+/** Progress lines go to stderr, so stdout holds the report alone. */
+export const progress = (message: string): void => console.error(`[bench] ${message}`);
 
 /**
  * Runs `main` as the entry point: its exit code, 2 with the usage for a UsageError, 1 for anything

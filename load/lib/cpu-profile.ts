@@ -246,3 +246,20 @@ export function formatProfileSummary(
     `By package, Node core and native time charged to the package that called it:\n${packageTable(summary.chargedTo)}`,
   ].join('\n\n');
 }
+
+/** A profile's summary as the results JSON keeps it: the file relative to `root`, the 30 costliest functions. */
+export function profileJson(profile: ProfileSummary | undefined, root: string, window?: ProfileWindow) {
+  if (!profile) return null;
+  const { file, windowApplied, busyMs, idleMs, functions, packages, chargedTo } = profile;
+  return {
+    file: path.relative(root, file),
+    windowApplied,
+    /** Monotonic microseconds, the profile's own clock: to re-read the same stretch from the file. */
+    ...(window ? { window } : {}),
+    busyMs,
+    idleMs,
+    functions: functions.slice(0, 30),
+    packages,
+    chargedTo,
+  };
+}

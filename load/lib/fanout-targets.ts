@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../../src/contracts/api/streams.js';
-import type { TokenPair } from '../../src/contracts/api/tokens.js';
+import { hubRequest, mintToken } from './hub-api.js';
 import type { BenchPayload } from './fanout-protocol.js';
 import type { HubProcess } from './hub-process.js';
 import type { ProcessGroup } from './proc-cpu.js';
@@ -102,15 +102,9 @@ export interface PublishOutcome {
 /** `POST /api/v1/streams/bench/messages` with `{ data }`; never throws (a network error is status 0). */
 export async function publish(target: FanoutTarget, data: BenchPayload): Promise<PublishOutcome> {
   try {
-    const response = await fetch(`${target.url}/api/v1/streams/${BENCH_STREAM}/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}) },
-      body: JSON.stringify({ data }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = await response.text();
-    if (response.status !== 202) return { status: response.status, body: body.slice(0, 300) };
-    return { status: 202, at: (JSON.parse(body) as Pick<StreamMessage, 'at'>).at };
+    const response = await hubRequest(`${target.url}/api/v1/streams/${BENCH_STREAM}/messages`, target.apiKey, 'POST', { data }, 10_000);
+    if (response.status !== 202) return { status: response.status, body: response.body.slice(0, 300) };
+    return { status: 202, at: (JSON.parse(response.body) as Pick<StreamMessage, 'at'>).at };
   } catch (error) {
     return { status: 0, body: error instanceof Error ? error.message : String(error) };
   }
@@ -134,20 +128,13 @@ export async function mintTokens(hub: HubProcess, users: number, concurrency = 8
   const lane = async () => {
     while (next < users) {
       const userId = `bench-${next++}`;
-      const response = await fetch(`${hub.url}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.apiKey}` },
-        body: JSON.stringify({ userId }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const body = await response.text();
-      if (response.status === 201) {
-        const pair = JSON.parse(body) as TokenPair;
-        tokens.push(pair.accessToken);
-        expiresInSeconds = pair.expiresIn;
+      const minted = await mintToken(hub.url, hub.apiKey, { userId });
+      if ('pair' in minted) {
+        tokens.push(minted.pair.accessToken);
+        expiresInSeconds = minted.pair.expiresIn;
         continue;
       }
-      const refusal = (refusals[String(response.status)] ??= { count: 0, body: body.slice(0, 300) });
+      const refusal = (refusals[String(minted.refusal.status)] ??= { count: 0, body: minted.refusal.body.slice(0, 300) });
       refusal.count += 1;
     }
   };

@@ -3,8 +3,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/platform/config.js';
-import type { ProcessRole } from '../../src/roles/boot.js';
-import type { DemoCredentials } from '../../src/roles/demo-tenant.js';
 import { cleanEnv, NodeChild, sleep, type ExitStatus } from './child-process.js';
 
 /**
@@ -13,6 +11,15 @@ import { cleanEnv, NodeChild, sleep, type ExitStatus } from './child-process.js'
  * where the hub runs its own Postgres and Redis and creates the demo tenant; or existing servers
  * by URL, with a tenant created through the tenant:create CLI.
  */
+
+/** The role argument of `src/roles/main.ts`. */
+export type ProcessRole = 'all' | 'hub' | 'worker';
+
+/** What the hub writes to DATA_DIR/demo-credentials.json in zero-config mode (the part read here). */
+interface DemoCredentials {
+  tenantId: string;
+  apiKey: string;
+}
 
 export interface StartHubOptions {
   role?: ProcessRole;
@@ -57,8 +64,15 @@ export interface HubProcess {
   readonly problems: readonly HubLogLine[];
   /** Pids of the Postgres postmaster and redis-server the hub started itself (zero-config); none for servers given by URL. */
   localServerPids(): Promise<{ postgres?: number; redis?: number }>;
+  /** Another tenant in the hub's database, through the tenant:create CLI (as an operator creates one). */
+  createTenant(name: string): Promise<{ tenantId: string; apiKey: string }>;
   /** SIGTERM (the hub drains and stops its local servers), SIGKILL past the timeout; then removes DATA_DIR. */
   stop(): Promise<HubStopResult>;
+}
+
+/** One line on how a stopped hub went. */
+export function describeStop(stop: HubStopResult): string {
+  return `hub exited with ${stop.signal ?? `code ${stop.code}`}${stop.killed ? ' after SIGKILL' : ''}${stop.orphansStopped ? `; stopped ${stop.orphansStopped} orphaned servers` : ''}`;
 }
 
 export interface HubStopResult extends ExitStatus {
@@ -166,6 +180,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
         const redis = options.redisUrl ? undefined : (await readJson<{ pid?: number }>(redisStateFile(dataDir)))?.pid;
         return { postgres, redis };
       },
+      createTenant: (name) => createTenant({ ...env, DATABASE_URL: databaseUrl }, name, options.signal),
       stop,
     };
   } catch (error) {

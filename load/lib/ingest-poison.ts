@@ -1,6 +1,6 @@
-import { connectDatabase } from '../../src/repositories/db/client.js';
-import { createTenant } from '../../src/repositories/tenants.js';
+import postgres from 'postgres';
 import { formatLoadTable, runCannon, summarizeLoad, type CannonRequest, type LoadSummary } from './cannon.js';
+import { mintToken } from './hub-api.js';
 import type { HubProcess } from './hub-process.js';
 import { sendAtRate } from './paced-sender.js';
 import { formatNumber, formatTable, verdict } from './table.js';
@@ -36,27 +36,22 @@ export interface Poisoner {
   kinds: PoisonKind[];
 }
 
-async function mintToken(hubUrl: string, apiKey: string, body: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${hubUrl}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (response.status !== 201) throw new Error(`token minting answered ${response.status}: ${text.slice(0, 300)}`);
-  return (JSON.parse(text) as { accessToken: string }).accessToken;
+async function tokenOf(hubUrl: string, apiKey: string, claims: { userId: string; role?: 'admin' }): Promise<string> {
+  const minted = await mintToken(hubUrl, apiKey, claims);
+  if ('refusal' in minted) throw new Error(`token minting answered ${minted.refusal.status}: ${minted.refusal.body.slice(0, 300)}`);
+  return minted.pair.accessToken;
 }
 
 /** Tenant A and what its bad requests need: tokens of users deleted since, and of admins of a tenant deleted since. */
 export async function preparePoisoner(hub: HubProcess): Promise<Poisoner> {
-  const database = connectDatabase(hub.databaseUrl, { max: 1, applicationName: 'bench-ingest-poisoner' });
+  // Tenants come from the tenant:create CLI; the deletions, which no API offers, are plain SQL.
+  const [tenant, doomed] = await Promise.all([hub.createTenant('bench-poisoner'), hub.createTenant('bench-doomed')]);
+  const sql = postgres(hub.databaseUrl, { max: 1, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: 'bench-ingest-poisoner' } });
   try {
-    const tenant = await createTenant(database.db, { name: 'bench-poisoner', actor: 'bench' });
-    const doomed = await createTenant(database.db, { name: 'bench-doomed', actor: 'bench' });
-    const ghosts = await Promise.all(Array.from({ length: GHOST_USERS }, (_, i) => mintToken(hub.url, tenant.apiKey, { userId: `ghost-${i}` })));
-    const admins = await Promise.all(Array.from({ length: DOOMED_ADMINS }, (_, i) => mintToken(hub.url, doomed.apiKey, { userId: `admin-${i}`, role: 'admin' })));
-    await database.sql`delete from users where tenant_id = ${tenant.tenantId} and external_id like 'ghost-%'`;
-    await database.sql`delete from tenants where id = ${doomed.tenantId}`;
+    const ghosts = await Promise.all(Array.from({ length: GHOST_USERS }, (_, i) => tokenOf(hub.url, tenant.apiKey, { userId: `ghost-${i}` })));
+    const admins = await Promise.all(Array.from({ length: DOOMED_ADMINS }, (_, i) => tokenOf(hub.url, doomed.apiKey, { userId: `admin-${i}`, role: 'admin' })));
+    await sql`delete from users where tenant_id = ${tenant.tenantId} and external_id like 'ghost-%'`;
+    await sql`delete from tenants where id = ${doomed.tenantId}`;
     const json = (value: unknown) => JSON.stringify(value);
     const event = { type: 'bench.poison', userId: 'poisoner' };
     const kinds: PoisonKind[] = [
@@ -71,7 +66,7 @@ export async function preparePoisoner(hub: HubProcess): Promise<Poisoner> {
     ];
     return { apiKey: tenant.apiKey, kinds };
   } finally {
-    await database.close();
+    await sql.end({ timeout: 5 });
   }
 }
 
