@@ -64,7 +64,7 @@ async function sampleBacklog(url: string): Promise<Backlog | null> {
   try {
     const metrics = await fetchMetrics(`${url}/metrics`);
     const jobs = (queue: string) => metrics.get(`bullmq_queue_jobs{queue="${queue}",state="waiting"}`) ?? Number.NaN;
-    return { outbox: metrics.get('pulse_outbox_backlog') ?? Number.NaN, engine: jobs('engagement'), realtime: jobs('realtime') };
+    return { outbox: metrics.get('pulse_outbox_backlog{stage="unrelayed"}') ?? Number.NaN, engine: jobs('engagement'), realtime: jobs('realtime') };
   } catch {
     return null;
   }
