@@ -38,7 +38,7 @@ const options = {
     default: 64,
     min: 1,
     max: 1_000,
-    help: "the raw BullMQ baseline's concurrency: keep it equal to the worker role's engagement\nconcurrency (src/workers/worker-pool.ts), which a bench does not import",
+    help: "the raw BullMQ baseline's concurrency: keep it equal to the worker role's engagement\nconcurrency (`queueConsumers` in src/platform/queues/worker-pool.ts), which a bench does not import",
   },
   'events-per-request': {
     type: 'number',
