@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../../src/repositories/tenants.js';
-import { startLocalRedis } from '../../src/platform/local-services/index.js';
 import { applyEvents } from '../../src/services/engine/apply-batch.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { ACTIVITY_ONLY_RULES, useActivityOnlyRules } from '../support/engine-rules.js';
-import { silentLogger } from '../support/silent-logger.js';
+import { RestartableRedis } from '../support/restartable-redis.js';
 import { connected, openSocket, type TestSocket } from '../support/socket-client.js';
 import { until } from '../support/until.js';
 import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
@@ -19,27 +15,18 @@ import { createTestDatabase, startTestHub, type TestDatabase, type TestHub } fro
  */
 describe('accepted means applied and stored means pushed, whatever Redis does', () => {
   let database: TestDatabase;
-  let dataDir: string;
-  let redisPort: number;
-  let stopRedis: () => Promise<void>;
+  let redis: RestartableRedis;
   let hub: TestHub;
   let tenant: { tenantId: string; apiKey: string };
   let sql: postgres.Sql;
 
-  const startRedis = async (port?: number) => {
-    const server = await startLocalRedis({ dataDir, ephemeral: true, port, redisServerBin: 'redis-server', logger: silentLogger() });
-    stopRedis = server.stop;
-    return server.url;
-  };
   const count = async (query: Promise<{ n: number }[]>) => (await query)[0]?.n ?? 0;
   const engagementWorker = () => hub.workers?.workers.find((worker) => worker.name === 'engagement');
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pulse-durability-'));
-    const redisUrl = await startRedis();
-    redisPort = Number(new URL(redisUrl).port);
-    hub = await startTestHub(database, { env: { REDIS_URL: redisUrl, OUTBOX_REDELIVER_AFTER_SECONDS: '1', PUSH_REDELIVER_AFTER_SECONDS: '1', RECONCILE_INTERVAL_MS: '250' } });
+    redis = await RestartableRedis.start({ ephemeral: true });
+    hub = await startTestHub(database, { env: { REDIS_URL: redis.url, OUTBOX_REDELIVER_AFTER_SECONDS: '1', PUSH_REDELIVER_AFTER_SECONDS: '1', RECONCILE_INTERVAL_MS: '250' } });
     tenant = await createTenant(hub.context.database.db, { name: 'durability', actor: 'test' });
     await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
     sql = postgres(database.url, { max: 1, onnotice: () => undefined });
@@ -48,9 +35,8 @@ describe('accepted means applied and stored means pushed, whatever Redis does', 
   afterAll(async () => {
     await sql?.end();
     await hub?.stop();
-    await stopRedis?.();
+    await redis?.dispose();
     await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('applies every accepted event once after Redis restarts empty with the backlog queued, and restores the job schedulers', async () => {
@@ -66,8 +52,8 @@ describe('accepted means applied and stored means pushed, whatever Redis does', 
     expect(await count(sql`select count(*)::int as n from outbox`)).toBe(accepted.length);
     expect(await hub.context.queues.get('engagement').getWaitingCount()).toBe(accepted.length);
 
-    await stopRedis();
-    await startRedis(redisPort);
+    await redis.stop();
+    await redis.start({ keepData: false });
     await until(() => hub.context.redis.ping().catch(() => 'down'), (answer) => answer === 'PONG');
     expect(await hub.context.queues.get('engagement').getWaitingCount()).toBe(0);
     void engagementWorker()?.resume();
