@@ -45,19 +45,23 @@ export async function listEvents(db: Database, filter: EventFilter): Promise<Eve
   };
 }
 
-/** What the engine reads of an event: the outbox carries it in each job. */
-export type EngineEventFields = NonNullable<JobPayload<'engagement.event'>['event']>;
-
-/** The engine's columns of an event (or its outbox row), as read through the app's client. */
-export interface EngineEventColumns {
+/** An outbox row as the relay and the reconciler read it (timestamps arrive as strings: drizzle shares this client). */
+export interface OutboxRow {
+  event_id: string;
+  tenant_id: string;
+  user_id: string;
   type: string;
-  /** A string: drizzle, sharing this client, replaces postgres.js's date parsers. */
   occurred_at: string;
   value: number | null;
 }
 
-export const engineFieldsOfRow = (row: EngineEventColumns): EngineEventFields => ({
-  type: row.type,
-  occurredAt: new Date(row.occurred_at).toISOString(),
-  value: row.value,
+/** The `engagement.event` job of an outbox row: it carries what the engine reads, and its id is the event's, so a second hand-over adds nothing. */
+export const engagementJobOf = (row: OutboxRow) => ({
+  payload: {
+    eventId: row.event_id,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value },
+  } satisfies JobPayload<'engagement.event'>,
+  options: { jobId: row.event_id },
 });

@@ -57,6 +57,10 @@ export async function appendUserUpdates(tx: Transaction, tenantId: string, userI
   return (await appendUpdates(tx, [{ tenantId, userId, updates }]))[0] ?? [];
 }
 
+/** A stored update row as clients receive it (the event name travels with its own payload). */
+const toUserUpdate = (row: { seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }): UserUpdate =>
+  ({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } }) as UserUpdate;
+
 /**
  * What a client that last saw `after` has missed, oldest first. Incomplete (reload the snapshot)
  * when some of it was pruned or when there is more than `limit`.
@@ -72,7 +76,7 @@ export async function updatesSince(sql: Sql, userId: string, after: number, limi
   const complete = rows.length === latest - after && Number(rows[0]?.seq) === after + 1;
   if (!complete) return { updates: [], seq: latest, complete: false };
   return {
-    updates: rows.map((row) => ({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } }) as UserUpdate),
+    updates: rows.map(toUserUpdate),
     seq: latest,
     complete: true,
   };
@@ -116,7 +120,7 @@ export async function takeOverduePushes(tx: Transaction, olderThanSeconds: numbe
   const byUser = new Map<string, { tenantId: string; userId: string; updates: UserUpdate[] }>();
   for (const row of rows) {
     const entry = byUser.get(row.user_id) ?? { tenantId: row.tenant_id, userId: row.user_id, updates: [] };
-    entry.updates.push({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } } as UserUpdate);
+    entry.updates.push(toUserUpdate(row));
     byUser.set(row.user_id, entry);
   }
   return [...byUser.values()];

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../repositories/db/client.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import type { JobQueues } from '../platform/queues/producer.js';
-import { engineFieldsOfRow, type EngineEventColumns } from '../repositories/events.js';
+import { engagementJobOf, type OutboxRow } from '../repositories/events.js';
 
 export interface OutboxRelayOptions {
   sql: Sql;
@@ -16,13 +16,6 @@ export interface OutboxRelayOptions {
    * relay moves a few large batches instead of one tiny batch per ingest commit.
    */
   coalesceMs?: number;
-}
-
-interface OutboxRow extends EngineEventColumns {
-  id: string;
-  event_id: string;
-  tenant_id: string;
-  user_id: string;
 }
 
 /** Notified by the outbox insert trigger (migration 0002) once per inserting statement. */
@@ -108,24 +101,13 @@ export class OutboxRelay {
       // a job that Redis loses is found again by the reconciler. The update goes by tuple id: by key, its plan read the
       // whole table, which grows with dead rows until vacuum (0.6 ms per batch on a 2.6 MB outbox, pg_stat_statements).
       const rows = (
-        await tx<OutboxRow[]>`
+        await tx<(OutboxRow & { id: string })[]>`
           update outbox set relayed_at = now() where ctid = any(array(
             select ctid from outbox where relayed_at is null order by id limit ${this.batchSize} for update skip locked))
           returning id, event_id, tenant_id, user_id, type, occurred_at, value`
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
-      await this.options.queues.enqueueMany(
-        'engagement.event',
-        rows.map((row) => ({
-          payload: {
-            eventId: row.event_id,
-            tenantId: row.tenant_id,
-            userId: row.user_id,
-            event: engineFieldsOfRow(row),
-          },
-          options: { jobId: row.event_id },
-        })),
-      );
+      await this.options.queues.enqueueMany('engagement.event', rows.map(engagementJobOf));
       return rows.length;
     });
   }

@@ -5,7 +5,7 @@ import { errorFields, type Logger } from '../platform/logger.js';
 import { checkAfter, scheduleAtRiskChecks } from '../services/at-risk-checks.js';
 import type { JobQueues } from '../platform/queues/producer.js';
 import type { RulesCache } from '../repositories/engine-rules.js';
-import { engineFieldsOfRow, type EngineEventColumns } from '../repositories/events.js';
+import { engagementJobOf, type OutboxRow } from '../repositories/events.js';
 import { takeOverduePushes } from '../repositories/user-updates.js';
 import { applySchedules } from './schedules.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
@@ -15,12 +15,6 @@ const PAGE = 500;
 
 /** Present while Redis keeps what workers put in it; gone after a flush or a restart without persistence. */
 const sentinelKey = (redisPrefix: string) => `${redisPrefix}:sentinel`;
-
-interface StaleRow extends EngineEventColumns {
-  event_id: string;
-  tenant_id: string;
-  user_id: string;
-}
 
 export interface ReconcilerDeps {
   sql: Sql;
@@ -118,7 +112,7 @@ export class Reconciler {
   /** Hands over again events relayed long ago whose job Redis no longer holds; answers how many rows it looked at. */
   private async requeueLostEvents(): Promise<number> {
     return this.deps.sql.begin(async (tx) => {
-      const rows = await tx<StaleRow[]>`
+      const rows = await tx<OutboxRow[]>`
         update outbox set relayed_at = now() where ctid = any(array(
           select ctid from outbox where relayed_at < now() - make_interval(secs => ${this.deps.config.OUTBOX_REDELIVER_AFTER_SECONDS})
           order by relayed_at limit ${PAGE} for update skip locked))
@@ -129,13 +123,7 @@ export class Reconciler {
       // Waiting in a long queue, being applied, or failed (kept for an operator to retry): Redis still has them.
       const lost = rows.filter((_, i) => states[i] === 'unknown');
       if (lost.length > 0) {
-        await this.deps.queues.enqueueMany(
-          'engagement.event',
-          lost.map((row) => ({
-            payload: { eventId: row.event_id, tenantId: row.tenant_id, userId: row.user_id, event: engineFieldsOfRow(row) },
-            options: { jobId: row.event_id },
-          })),
-        );
+        await this.deps.queues.enqueueMany('engagement.event', lost.map(engagementJobOf));
         await this.deps.redis.incrby(requeuedCounterKey(this.deps.config.REDIS_PREFIX), lost.length);
         this.deps.logger.warn('handed over again accepted events whose jobs Redis lost', { events: lost.length });
       }
