@@ -97,6 +97,13 @@ export interface RouteContext<A extends RouteAuth, P, Q, B> {
   body: B;
 }
 
+/** What a guard receives: the request and response and the caller, before any input is parsed. */
+export interface GuardContext<A extends RouteAuth> {
+  req: Request;
+  res: Response;
+  principal: PrincipalFor<A>;
+}
+
 /** What an authenticated route needs from its dependencies to authenticate. */
 export interface AuthDeps {
   verifiers: CredentialVerifiers;
@@ -120,6 +127,12 @@ export interface RouteSpec<
   auth: A;
   /** The 403 detail when the credential is of the other kind (auth `apiKey` or `user`). */
   forbidden?: string;
+  /**
+   * Runs after authentication and before the inputs are parsed: role checks and rate-limit budgets
+   * go here, so a caller without the right (or out of budget) is told so before its input is judged,
+   * and a refused request costs no parsing.
+   */
+  guard?: (deps: D) => (context: GuardContext<A>) => Promise<void> | void;
   request?: RequestSpec<P, Q, B>;
   responses: RouteConfig['responses'];
   /** Given the router's dependencies, the handler; it sends the answer through `res`. */
@@ -194,6 +207,7 @@ export function defineRoute<
       }
       if (bodySpec) middleware.push(requireJson);
       const handle = spec.handler(deps);
+      const guard = spec.guard?.(deps);
       const parseBody = bodySpec?.parse ?? ((value: unknown) => parseOrThrow(bodySpec?.schema as z.ZodType, value));
       router[spec.method](expressPath, ...middleware, async (req: Request, res: Response) => {
         let principal: Principal | undefined;
@@ -203,6 +217,7 @@ export function defineRoute<
             throw httpErrors.forbidden(spec.forbidden ?? (spec.auth === 'apiKey' ? 'Only the tenant API key may call this' : 'Only a user token may call this'));
           }
         }
+        if (guard) await guard({ req, res, principal } as GuardContext<A>);
         const context = {
           req,
           res,

@@ -31,10 +31,12 @@ export const publishStreamMessage = defineRoute({
     params: z.object({ name: z.string().regex(STREAM_NAME, { message: `must match ${STREAM_NAME.source}` }).meta({ example: 'news' }) }),
     body: { schema: streamMessageRequestSchema, examples: { message: { summary: 'A message', value: streamMessageRequestSchema.meta()?.example } } },
   },
-  responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
-  handler: (deps: StreamRouteDeps) => async ({ res, principal, params: { name }, body: { data } }) => {
+  guard: (deps: StreamRouteDeps) => async ({ res, principal }) => {
     if (principal.kind === 'user' && principal.role !== 'admin') throw httpErrors.forbidden('Only the API key or an admin may publish');
     await consumeApiBudget(deps.limits, principal, res);
+  },
+  responses: { 202: json('Broadcast to the current subscribers', streamMessageResponseSchema, limited), ...problems(400, 401, 403, 413, 415, 429) },
+  handler: (deps: StreamRouteDeps) => ({ res, principal, params: { name }, body: { data } }) => {
     const stream = `stream:${name}`;
     const at = new Date().toISOString();
     createPusher(deps.io).toStream(principal.tenantId, stream, 'stream:message', { stream, data, at });
