@@ -50,6 +50,10 @@ export interface DashboardMetrics {
   /** Since 00:00 UTC. */
   eventsToday: number;
   queues: Record<string, { waiting: number; active: number; delayed: number; failed: number }>;
+  /** The tenant's newest events (at most 10), newest first; `userId` is the tenant's own id for the user. */
+  latestEvents: { id: string; type: string; userId: string; occurredAt: string }[];
+  /** Campaigns running now, each with the top of its leaderboard (at most 5, highest first; external user ids). */
+  campaigns: { key: string; name: string; top: { userId: string; points: number }[] }[];
 }
 
 /** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */

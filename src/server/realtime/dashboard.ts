@@ -9,6 +9,9 @@ import type { PulseServer } from './types.js';
 
 const PRESENCE_TTL_MS = 15_000;
 const PRESENCE_HEARTBEAT_MS = 5_000;
+/** How many of the tenant's newest events, and of each running campaign's leaders, a tick carries. */
+const LATEST_EVENTS = 10;
+const CAMPAIGN_TOP = 5;
 
 /** The smallest UUIDv7 of a millisecond: events ids are time-ordered, so `id >= this` is a time range on the index. */
 const firstIdAt = (ms: number) => uuidv7({ msecs: ms, seq: 0, random: new Uint8Array(16) });
@@ -55,16 +58,35 @@ export function startDashboard(options: DashboardOptions) {
   async function metricsFor(tenantId: string, queueCounts: DashboardMetrics['queues']): Promise<DashboardMetrics> {
     const now = Date.now();
     const midnight = new Date(now).setUTCHours(0, 0, 0, 0);
-    const [counts] = await sql<{ today: string; last_minute: string }[]>`
-      select count(*) as today, count(*) filter (where id >= ${firstIdAt(now - 60_000)}) as last_minute
-      from events where tenant_id = ${tenantId} and id >= ${firstIdAt(midnight)}`;
+    // One round trip per tenant and tick: the counts (a range on the (tenant_id, id) index), the
+    // newest events (the same index, read backwards) and each running campaign's top five (a
+    // backward scan of (campaign_id, points)). The lists come back as JSON text.
+    const [row] = await sql<{ today: string; last_minute: string; latest: string; campaigns: string }[]>`
+      select
+        (select count(*) from events where tenant_id = ${tenantId} and id >= ${firstIdAt(midnight)}) as today,
+        (select count(*) from events where tenant_id = ${tenantId} and id >= ${firstIdAt(now - 60_000)}) as last_minute,
+        (select coalesce(json_agg(json_build_object('id', e.id, 'type', e.type, 'userId', u.external_id, 'occurredAt', e.occurred_at) order by e.id desc), '[]')::text
+           from (select id, type, user_id, occurred_at from events where tenant_id = ${tenantId} order by id desc limit ${LATEST_EVENTS}) e
+           join users u on u.id = e.user_id) as latest,
+        (select coalesce(json_agg(json_build_object('key', c.key, 'name', c.name, 'top', top.entries) order by c.starts_at, c.key), '[]')::text
+           from campaigns c
+           cross join lateral (
+             select coalesce(json_agg(json_build_object('userId', u.external_id, 'points', p.points) order by p.points desc, u.external_id), '[]') as entries
+             from (select user_id, points from campaign_progress where campaign_id = c.id order by points desc limit ${CAMPAIGN_TOP}) p
+             join users u on u.id = p.user_id
+           ) top
+           where c.tenant_id = ${tenantId} and c.starts_at <= now() and c.ends_at > now()) as campaigns`;
     const connectedUsers = await redis.zcount(presenceKey(tenantId), now - PRESENCE_TTL_MS, '+inf');
+    const latest = JSON.parse(row?.latest ?? '[]') as DashboardMetrics['latestEvents'];
     return {
       at: new Date(now).toISOString(),
       connectedUsers,
-      eventsLastMinute: Number(counts?.last_minute ?? 0),
-      eventsToday: Number(counts?.today ?? 0),
+      eventsLastMinute: Number(row?.last_minute ?? 0),
+      eventsToday: Number(row?.today ?? 0),
       queues: queueCounts,
+      // Postgres writes timestamps in JSON as `2026-01-01T10:00:00.123+00:00`: the contract says ISO.
+      latestEvents: latest.map((event) => ({ ...event, occurredAt: new Date(event.occurredAt).toISOString() })),
+      campaigns: JSON.parse(row?.campaigns ?? '[]') as DashboardMetrics['campaigns'],
     };
   }
 
