@@ -1,16 +1,14 @@
 import http from 'node:http';
 import { brotliCompressSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import express from 'express';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/contracts/api/problem.js';
 import { INPUT_MESSAGES, MAX_INPUT_DEPTH } from '../../src/contracts/api/input-safety.js';
-import { createTenant } from '../../src/repositories/tenants.js';
 import { answerClientError, errorHandler } from '../../src/server/middleware/problems.js';
 import { apiRequest } from '../support/api-client.js';
 import { parseRawAnswer, rawRequest, rawSocket, type RawResponse } from '../support/raw-http.js';
 import { silentLogger } from '../support/silent-logger.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
 
 /** Asserts a problem+json answer with this status (its body's `status` equal to it) and returns the problem. */
 function expectProblem(response: RawResponse, status: number): Problem {
@@ -26,32 +24,20 @@ function expectProblem(response: RawResponse, status: number): Problem {
 const deepJson = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 describe('bad input gets a clear 4xx problem, never a 500', () => {
-  let hub: TestHub;
-  let apiKey: string;
-  let sql: postgres.Sql;
-  const fixture = useTestHub({ role: 'hub' });
-
-  beforeAll(async () => {
-    hub = fixture.hub;
-    apiKey = (await createTenant(hub.context.database.db, { name: 'bad-input', actor: 'test' })).apiKey;
-    sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
-  });
-  afterAll(async () => {
-    await sql?.end();
-  });
+  const fixture = useTenantHub('bad-input', { role: 'hub' });
 
   const send = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
-    rawRequest(hub.url, {
+    rawRequest(fixture.hub.url, {
       method,
       path,
       body,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { authorization: `Bearer ${fixture.tenant.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     });
-  const eventCount = async () => (await sql`select count(*)::int as n from events`)[0]?.n as number;
+  const eventCount = async () => (await fixture.sql`select count(*)::int as n from events`)[0]?.n as number;
 
   describe('a path parameter that is not valid percent-encoding', () => {
     it('GET /api/v1/campaigns/%ZZ without credentials is a 400 problem naming the segment', async () => {
-      const problem = expectProblem(await rawRequest(hub.url, { path: '/api/v1/campaigns/%ZZ' }), 400);
+      const problem = expectProblem(await rawRequest(fixture.hub.url, { path: '/api/v1/campaigns/%ZZ' }), 400);
       expect(problem.code).toBe('invalid_path');
       expect(problem.detail).toContain('%ZZ');
     });
@@ -80,7 +66,7 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
   describe('a body whose Content-Encoding does not decode', () => {
     for (const encoding of ['gzip', 'deflate', 'br', 'zstd']) {
       it(`${encoding}: garbage is a 400 problem, before any credentials are checked`, async () => {
-        const response = await rawRequest(hub.url, {
+        const response = await rawRequest(fixture.hub.url, {
           method: 'POST',
           path: '/api/v1/events',
           body: Buffer.from('this is not compressed at all'),
@@ -129,7 +115,7 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
       expect((JSON.parse(real.text) as { accepted: { duplicate: boolean }[] }).accepted[0]?.duplicate).toBe(false);
       // Still refused, not answered as a duplicate of the stored U+FFFD key.
       expectProblem(await send('POST', '/api/v1/events', event({ idempotencyKey: '\ud800' })), 400);
-      const stored = await sql`select idempotency_key from events where idempotency_key like ${'%\ufffd%'}`;
+      const stored = await fixture.sql`select idempotency_key from events where idempotency_key like ${'%\ufffd%'}`;
       expect(stored.map((row) => row.idempotency_key as string)).toEqual(['\ufffd']);
     });
 
@@ -174,7 +160,7 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
       const problem = expectProblem(await send('POST', '/api/v1/events', body), 400);
       expect(problem.errors?.[0]?.message).toBe(INPUT_MESSAGES.tooDeep(MAX_INPUT_DEPTH));
       expect(problem.errors?.[0]?.path.startsWith('data.a.a')).toBe(true);
-      expect((await apiRequest(hub.url, 'GET', '/healthz')).status).toBe(200);
+      expect((await apiRequest(fixture.hub.url, 'GET', '/healthz')).status).toBe(200);
     });
 
     it(`a body is allowed ${MAX_INPUT_DEPTH} levels and refused at ${MAX_INPUT_DEPTH + 1}, on any JSON route`, async () => {
@@ -215,10 +201,10 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
     });
 
     it('a huge header the parser still takes gets a problem (here 401); one over Node\'s 16 KiB limit a 431', async () => {
-      expectProblem(await rawRequest(hub.url, { path: '/api/v1/events', headers: { authorization: `Bearer ${'x'.repeat(12_000)}` } }), 401);
-      const answer = parseRawAnswer(await rawSocket(hub.url, `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`));
+      expectProblem(await rawRequest(fixture.hub.url, { path: '/api/v1/events', headers: { authorization: `Bearer ${'x'.repeat(12_000)}` } }), 401);
+      const answer = parseRawAnswer(await rawSocket(fixture.hub.url, `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`));
       expect(answer.status).toBe(431);
-      expect((await apiRequest(hub.url, 'GET', '/healthz')).status).toBe(200);
+      expect((await apiRequest(fixture.hub.url, 'GET', '/healthz')).status).toBe(200);
     });
 
     it('answerClientError, as a server\'s clientError listener, answers what the parser refuses as problem+json', async () => {

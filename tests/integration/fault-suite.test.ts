@@ -186,13 +186,29 @@ describe.sequential('fault suite: nothing accepted is lost or applied twice', ()
   const flow = (tenant: CreatedTenant, users: readonly string[], keyPrefix: string) =>
     new PacedSender({ hubs: () => hubUrls, apiKey: tenant.apiKey, users, keyPrefix, ...FLOW });
 
-  it('1. worker SIGKILLed mid-batch, then restarted: every event applied and pushed once', { timeout: 120_000 }, async () => {
-    const tenant = await tenantWith('fault-worker-kill', 'activity');
-    const users = usersOf('wk');
+  /**
+   * Runs `scenario` on a new tenant of activity-only rules with an app connected for each of its
+   * users (`<label>-<i>`), closing the apps however it ends. `startFlow` starts the paced flow of
+   * events (keys prefixed with `label`) and notes when it began.
+   */
+  async function withConnectedApps(
+    name: string,
+    label: string,
+    scenario: (run: { tenant: CreatedTenant; clients: TrackedClients; startFlow: () => { sender: PacedSender; startedAt: number } }) => Promise<void>,
+  ) {
+    const tenant = await tenantWith(name, 'activity');
+    const users = usersOf(label);
     const clients = await TrackedClients.open(() => hubUrls, tenant.apiKey, users);
     try {
-      const startedAt = Date.now();
-      const sender = flow(tenant, users, 'wk');
+      await scenario({ tenant, clients, startFlow: () => ({ startedAt: Date.now(), sender: flow(tenant, users, label) }) });
+    } finally {
+      clients.close();
+    }
+  }
+
+  it('1. worker SIGKILLed mid-batch, then restarted: every event applied and pushed once', { timeout: 120_000 }, async () => {
+    await withConnectedApps('fault-worker-kill', 'wk', async ({ tenant, clients, startFlow }) => {
+      const { startedAt, sender } = startFlow();
       // Mid-batch: some events applied, the worker holding jobs it has not finished.
       const { active } = await until(
         async () => ({ processed: await processedOf(tenant.tenantId), active: await queues.get('engagement').getActiveCount() }),
@@ -207,19 +223,13 @@ describe.sequential('fault suite: nothing accepted is lost or applied twice', ()
       const { tally } = await settleAndCheck('worker SIGKILL', tenant, sender, clients, startedAt, { extra: `; killed with ${active} jobs active, ${atKill} applied` });
       // Stored means pushed: the pushes the dead worker never handed over are pushed by the new one.
       expect(tally?.live).toBe(FLOW.batches * FLOW.batchSize);
-    } finally {
-      clients.close();
-    }
+    });
   });
 
   it('2. Redis restarted with its append-only file while events flow', { timeout: 120_000 }, async () => {
-    const tenant = await tenantWith('fault-redis-aof', 'activity');
-    const users = usersOf('aof');
-    const clients = await TrackedClients.open(() => hubUrls, tenant.apiKey, users);
-    try {
+    await withConnectedApps('fault-redis-aof', 'aof', async ({ tenant, clients, startFlow }) => {
       const requeuedBefore = await requeuedTotal();
-      const startedAt = Date.now();
-      const sender = flow(tenant, users, 'aof');
+      const { startedAt, sender } = startFlow();
       await until(() => sender.batchesSent, (n) => n >= 10);
       await redis.stop();
       const downAt = Date.now();
@@ -233,53 +243,44 @@ describe.sequential('fault suite: nothing accepted is lost or applied twice', ()
       summaries[summaries.length - 1] += `, re-queued by the reconciler ${(await requeuedTotal()) - requeuedBefore}`;
       // Ingestion never needed Redis: batches kept being accepted while it was down.
       expect(sentWhileDown).toBeGreaterThan(10);
-    } finally {
-      clients.close();
-    }
+    });
   });
 
   it('3. Redis restarted without persistence while a backlog is queued: the reconciler hands it over again', { timeout: 120_000 }, async () => {
-    const tenant = await tenantWith('fault-redis-empty', 'activity');
-    const users = usersOf('empty');
-    const clients = await TrackedClients.open(() => hubUrls, tenant.apiKey, users);
-    try {
-      const requeuedBefore = await requeuedTotal();
-      await queues.get('engagement').pause();
-      const startedAt = Date.now();
-      const sender = flow(tenant, users, 'empty');
-      // A backlog relayed to Redis (the outbox rows stamped relayed) and none of it applied.
-      const backlog = await until(
-        async () => Number((await sql<{ n: number }[]>`select count(*)::int as n from outbox where tenant_id = ${tenant.tenantId} and relayed_at is not null`)[0]?.n),
-        (n) => n >= 450,
-        30_000,
-      );
-      expect(await processedOf(tenant.tenantId)).toBe(0);
-      expect(await queues.get('engagement').count()).toBeGreaterThanOrEqual(backlog);
-      await redis.stop();
-      await redis.start({ keepData: false });
-      // Redis came back empty: the queued jobs and the queue's pause are gone.
-      expect(await queues.get('engagement').isPaused()).toBe(false);
-      const { settled } = await settleAndCheck('Redis restart (no persistence, backlog queued)', tenant, sender, clients, startedAt, {
-        extra: `; backlog lost with Redis ${backlog}`,
-      });
-      const requeued = (await requeuedTotal()) - requeuedBefore;
-      summaries[summaries.length - 1] += `, re-queued by the reconciler ${requeued}`;
-      expect(settled.processed).toBe(FLOW.batches * FLOW.batchSize);
-      // The counter lives in Redis: it counts the re-queues made after the restart, i.e. the lost backlog.
-      expect(requeued).toBeGreaterThanOrEqual(backlog);
-    } finally {
-      await queues.get('engagement').resume().catch(() => undefined);
-      clients.close();
-    }
+    await withConnectedApps('fault-redis-empty', 'empty', async ({ tenant, clients, startFlow }) => {
+      try {
+        const requeuedBefore = await requeuedTotal();
+        await queues.get('engagement').pause();
+        const { startedAt, sender } = startFlow();
+        // A backlog relayed to Redis (the outbox rows stamped relayed) and none of it applied.
+        const backlog = await until(
+          async () => Number((await sql<{ n: number }[]>`select count(*)::int as n from outbox where tenant_id = ${tenant.tenantId} and relayed_at is not null`)[0]?.n),
+          (n) => n >= 450,
+          30_000,
+        );
+        expect(await processedOf(tenant.tenantId)).toBe(0);
+        expect(await queues.get('engagement').count()).toBeGreaterThanOrEqual(backlog);
+        await redis.stop();
+        await redis.start({ keepData: false });
+        // Redis came back empty: the queued jobs and the queue's pause are gone.
+        expect(await queues.get('engagement').isPaused()).toBe(false);
+        const { settled } = await settleAndCheck('Redis restart (no persistence, backlog queued)', tenant, sender, clients, startedAt, {
+          extra: `; backlog lost with Redis ${backlog}`,
+        });
+        const requeued = (await requeuedTotal()) - requeuedBefore;
+        summaries[summaries.length - 1] += `, re-queued by the reconciler ${requeued}`;
+        expect(settled.processed).toBe(FLOW.batches * FLOW.batchSize);
+        // The counter lives in Redis: it counts the re-queues made after the restart, i.e. the lost backlog.
+        expect(requeued).toBeGreaterThanOrEqual(backlog);
+      } finally {
+        await queues.get('engagement').resume().catch(() => undefined);
+      }
+    });
   });
 
   it('4. a hub SIGKILLed with clients connected: they move to the other hub and catch up by sync', { timeout: 120_000 }, async () => {
-    const tenant = await tenantWith('fault-hub-kill', 'activity');
-    const users = usersOf('hub');
-    const clients = await TrackedClients.open(() => hubUrls, tenant.apiKey, users);
-    try {
-      const startedAt = Date.now();
-      const sender = flow(tenant, users, 'hub');
+    await withConnectedApps('fault-hub-kill', 'hub', async ({ tenant, clients, startFlow }) => {
+      const { startedAt, sender } = startFlow();
       await until(() => sender.batchesSent, (n) => n >= 12);
       hub1.kill('SIGKILL');
       await hub1.exit();
@@ -290,9 +291,7 @@ describe.sequential('fault suite: nothing accepted is lost or applied twice', ()
       expect(sent.retries).toBeGreaterThan(0);
       // Every app that was on hub 1 (every other one) moved over.
       expect(tally?.reconnects).toBeGreaterThanOrEqual(USERS / 2);
-    } finally {
-      clients.close();
-    }
+    });
   });
 
   it('5. /readyz is 503 while Postgres or Redis is down and 200 once it is back', { timeout: 90_000 }, async () => {

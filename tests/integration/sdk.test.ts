@@ -1,41 +1,32 @@
-import postgres from 'postgres';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createPulseClient, type PulseClient, type PulseClientOptions } from '../../src/client/index.js';
-import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
-import { useActivityOnlyRules } from '../support/engine-rules.js';
+import { ACTIVITY_ONLY_RULES } from '../support/engine-rules.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
-import { useTestHub, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
 import { until as untilValue } from '../support/until.js';
 
 const until = (condition: () => boolean | Promise<boolean>) => untilValue(condition, Boolean, 15_000);
 
 describe('createPulseClient', () => {
-  let hub: TestHub;
-  let tenant: CreatedTenant;
+  const fixture = useTenantHub('sdk', { rules: ACTIVITY_ONLY_RULES });
   const clients: PulseClient[] = [];
   const client = (userId: string, extra: Partial<PulseClientOptions> = {}) => {
     const created = createPulseClient({
-      baseUrl: hub.url,
-      getToken: async () => (await mintTokens(hub.url, tenant.apiKey, { userId })).accessToken,
+      baseUrl: fixture.hub.url,
+      getToken: async () => (await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId })).accessToken,
       ...extra,
     });
     clients.push(created);
     return created;
   };
 
-  const fixture = useTestHub();
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'sdk', actor: 'test' });
-    await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
-  });
   afterEach(() => {
     for (const created of clients.splice(0)) created.close();
   });
 
   it("starts at the user's latest seq and delivers each update once, in order, across a reconnect", async () => {
-    await postEvents(hub.url, tenant.apiKey, { type: 'old.news', userId: 'sdk-user' });
-    const sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
+    await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'old.news', userId: 'sdk-user' });
+    const { sql } = fixture;
     await until(async () => (await sql`select 1 from user_updates u join users s on s.id = u.user_id where s.external_id = 'sdk-user'`).length === 1);
 
     const pulse = client('sdk-user');
@@ -44,17 +35,16 @@ describe('createPulseClient', () => {
     await until(() => pulse.lastSeq !== undefined);
     expect(pulse.lastSeq).toBe(1);
 
-    await postEvents(hub.url, tenant.apiKey, { type: 'new.news', userId: 'sdk-user' });
+    await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'new.news', userId: 'sdk-user' });
     await until(() => seqs.length === 1);
 
     // A deliberate disconnect is never recovered by Socket.IO: the client must sync.
     pulse.socket.disconnect();
-    for (let i = 0; i < 3; i += 1) await postEvents(hub.url, tenant.apiKey, { type: 'while.away', userId: 'sdk-user' });
+    for (let i = 0; i < 3; i += 1) await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'while.away', userId: 'sdk-user' });
     await until(async () => Number((await sql`select last_update_seq from users where external_id = 'sdk-user'`)[0]?.last_update_seq) === 5);
-    await sql.end();
     pulse.socket.connect();
     await until(() => seqs.length === 4);
-    await postEvents(hub.url, tenant.apiKey, { type: 'back.again', userId: 'sdk-user' });
+    await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'back.again', userId: 'sdk-user' });
     await until(() => seqs.length === 5);
     expect(seqs).toEqual([2, 3, 4, 5, 6]);
     expect(pulse.lastSeq).toBe(6);
@@ -80,12 +70,11 @@ describe('createPulseClient', () => {
     });
     await until(() => pulse.socket.connected && pulse.lastSeq === 0);
     pulse.socket.disconnect();
-    await postEvents(hub.url, tenant.apiKey, { type: 'a', userId: 'sdk-stale' });
-    await postEvents(hub.url, tenant.apiKey, { type: 'b', userId: 'sdk-stale' });
-    const sql = postgres(fixture.database.url, { max: 1, onnotice: () => undefined });
+    await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'a', userId: 'sdk-stale' });
+    await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'b', userId: 'sdk-stale' });
+    const { sql } = fixture;
     await until(async () => (await sql`select 1 from user_updates u join users s on s.id = u.user_id where s.external_id = 'sdk-stale'`).length === 2);
     await sql`delete from user_updates using users where users.id = user_updates.user_id and users.external_id = 'sdk-stale' and seq = 1`;
-    await sql.end();
     pulse.socket.connect();
     await until(() => loads.length > 0);
     expect(pulse.lastSeq).toBe(42);
@@ -93,23 +82,17 @@ describe('createPulseClient', () => {
 });
 
 describe('createPulseClient token refresh', () => {
-  let hub: TestHub;
-  let tenant: CreatedTenant;
-  const fixture = useTestHub({ role: 'hub', env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'sdk-refresh', actor: 'test' });
-  });
+  const fixture = useTenantHub('sdk-refresh', { role: 'hub', env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
 
   it('replaces the token before it expires, so the socket outlives several tokens', async () => {
     let minted = 0;
     const disconnects: string[] = [];
     const pulse = createPulseClient({
-      baseUrl: hub.url,
+      baseUrl: fixture.hub.url,
       refreshBeforeMs: 1_500,
       getToken: async () => {
         minted += 1;
-        return (await mintTokens(hub.url, tenant.apiKey, { userId: 'long-lived' })).accessToken;
+        return (await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId: 'long-lived' })).accessToken;
       },
     });
     pulse.on('disconnected', ({ reason }) => disconnects.push(reason));

@@ -1,14 +1,14 @@
 import { io, type Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SOCKET_PAYLOAD_BYTES } from '../../src/server/realtime/socket-server.js';
-import { createTenant, type CreatedTenant } from '../../src/repositories/tenants.js';
 import type { ServerToClientEvents, ClientToServerEvents } from '../../src/contracts/socket/contracts.js';
 import { mintTokens, postEvents } from '../support/api-client.js';
 import { parseOpenPacket, pollingPath, PollingSession, rawRequest, RawWebSocket, websocketUrl } from '../support/engine-io.js';
-import { useActivityOnlyRules } from '../support/engine-rules.js';
+import { ACTIVITY_ONLY_RULES } from '../support/engine-rules.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { connected, openSocket } from '../support/socket-client.js';
-import { createTestDatabase, testEnv, useTestHub, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { useTenantHub } from '../support/tenant-hub.js';
+import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';
 
 /**
  * Issue E1: an unauthenticated polling handshake (plain curl) crashed the hub, and browsers on
@@ -21,30 +21,19 @@ type StockSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 const healthz = async (url: string) => (await rawRequest(url, '/healthz')).status;
 
 describe('socket transports (E1)', () => {
-  const fixture = useTestHub({ env: { CORS_ORIGINS: ALLOWED } });
-  let hub: TestHub;
-  let tenant: CreatedTenant;
-  const sockets: StockSocket[] = [];
-  beforeAll(async () => {
-    hub = fixture.hub;
-    tenant = await createTenant(hub.context.database.db, { name: 'transports', actor: 'test' });
-    await useActivityOnlyRules(hub.context.database.db, tenant.tenantId);
-  });
-  afterEach(() => {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-  });
+  const fixture = useTenantHub('transports', { rules: ACTIVITY_ONLY_RULES, env: { CORS_ORIGINS: ALLOWED } });
 
   /** A websocket-only client of the test helper: proof that the hub still serves sockets. */
   async function stillServesSockets(userId: string) {
-    const { accessToken } = await mintTokens(hub.url, tenant.apiKey, { userId });
-    const socket = openSocket(hub.url, accessToken);
-    sockets.push(socket);
+    const { accessToken } = await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId });
+    const socket = openSocket(fixture.hub.url, accessToken);
+    fixture.sockets.push(socket);
     await connected(socket);
     expect(await socket.emitWithAck('subscribe', { room: 'stream:alive' })).toEqual({ ok: true, room: 'stream:alive' });
   }
 
   it('answers an unauthenticated curl-style polling handshake with an open packet and keeps serving', async () => {
-    const response = await rawRequest(hub.url, pollingPath());
+    const response = await rawRequest(fixture.hub.url, pollingPath());
     expect(response.status).toBe(200);
     const open = parseOpenPacket(response.body);
     expect(open).toMatchObject({ upgrades: ['websocket'], maxPayload: MAX_SOCKET_PAYLOAD_BYTES });
@@ -54,20 +43,20 @@ describe('socket transports (E1)', () => {
     expect(response.headers['content-security-policy']).toBeUndefined();
 
     // The same again, many times and in parallel, then the hub's other surfaces.
-    const burst = await Promise.all(Array.from({ length: 20 }, () => rawRequest(hub.url, pollingPath())));
+    const burst = await Promise.all(Array.from({ length: 20 }, () => rawRequest(fixture.hub.url, pollingPath())));
     expect(burst.map((answer) => answer.status)).toEqual(Array(20).fill(200));
-    expect(await healthz(hub.url)).toBe(200);
+    expect(await healthz(fixture.hub.url)).toBe(200);
     await stillServesSockets('after-curl');
   });
 
   it('sends CORS headers for a listed Origin and refuses any other with 403, then keeps serving', async () => {
-    const allowed = await rawRequest(hub.url, pollingPath(), { headers: { origin: ALLOWED } });
+    const allowed = await rawRequest(fixture.hub.url, pollingPath(), { headers: { origin: ALLOWED } });
     expect(allowed.status).toBe(200);
     expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED);
     parseOpenPacket(allowed.body);
 
     // A browser's preflight (sent when a page adds headers) is answered for the listed origin only.
-    const preflight = await rawRequest(hub.url, pollingPath(), {
+    const preflight = await rawRequest(fixture.hub.url, pollingPath(), {
       method: 'OPTIONS',
       headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
@@ -75,36 +64,36 @@ describe('socket transports (E1)', () => {
     expect(preflight.headers['access-control-allow-origin']).toBe(ALLOWED);
     expect(String(preflight.headers['access-control-allow-methods'])).toContain('POST');
 
-    const evil = await rawRequest(hub.url, pollingPath(), { headers: { origin: 'http://evil.test' } });
+    const evil = await rawRequest(fixture.hub.url, pollingPath(), { headers: { origin: 'http://evil.test' } });
     expect(evil.status).toBe(403);
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
     expect(JSON.parse(evil.body)).toMatchObject({ code: 4, message: 'Forbidden' });
     // The websocket transport, which CORS does not bind, is refused for that origin as well.
     // (Engine.IO answers every refused upgrade with 400, naming the reason.)
-    const evilUpgrade = await RawWebSocket.open(websocketUrl(hub.url), { origin: 'http://evil.test' });
+    const evilUpgrade = await RawWebSocket.open(websocketUrl(fixture.hub.url), { origin: 'http://evil.test' });
     expect(evilUpgrade).toEqual({ refused: 400, body: 'Forbidden' });
     // A malformed Origin is no origin the hub knows.
-    expect((await rawRequest(hub.url, pollingPath(), { headers: { origin: 'not a url' } })).status).toBe(403);
+    expect((await rawRequest(fixture.hub.url, pollingPath(), { headers: { origin: 'not a url' } })).status).toBe(403);
     // The hub's own origin is always welcome, on both transports.
-    const own = new URL(hub.url).origin;
-    expect((await rawRequest(hub.url, pollingPath(), { headers: { origin: own } })).status).toBe(200);
-    const ownUpgrade = await RawWebSocket.start(hub.url, { origin: own });
+    const own = new URL(fixture.hub.url).origin;
+    expect((await rawRequest(fixture.hub.url, pollingPath(), { headers: { origin: own } })).status).toBe(200);
+    const ownUpgrade = await RawWebSocket.start(fixture.hub.url, { origin: own });
     ownUpgrade.ws.close();
 
     // A session opened from the allowed origin works end to end: CONNECT with a token over polling.
-    const { accessToken } = await mintTokens(hub.url, tenant.apiKey, { userId: 'polling-origin' });
-    const session = await PollingSession.start(hub.url, { origin: ALLOWED });
+    const { accessToken } = await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId: 'polling-origin' });
+    const session = await PollingSession.start(fixture.hub.url, { origin: ALLOWED });
     expect(await session.connect({ token: accessToken })).toMatch(/^40\{"sid":/);
     expect((await session.send('1')).status).toBe(200);
 
-    expect(await healthz(hub.url)).toBe(200);
+    expect(await healthz(fixture.hub.url)).toBe(200);
     await stillServesSockets('after-evil');
   });
 
   it('connects the stock client with default transports, upgrades to websocket and delivers live updates', async () => {
-    const { accessToken } = await mintTokens(hub.url, tenant.apiKey, { userId: 'stock-client' });
-    const socket: StockSocket = io(hub.url, { auth: { token: accessToken }, reconnection: false, forceNew: true, extraHeaders: { origin: ALLOWED } });
-    sockets.push(socket);
+    const { accessToken } = await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId: 'stock-client' });
+    const socket: StockSocket = io(fixture.hub.url, { auth: { token: accessToken }, reconnection: false, forceNew: true, extraHeaders: { origin: ALLOWED } });
+    fixture.sockets.push(socket);
     // Polling first (the default), exactly as a browser starts; the upgrade follows the handshake.
     expect(socket.io.engine.transport.name).toBe('polling');
     const upgraded = new Promise<string>((resolve) => socket.io.engine.once('upgrade', (transport: { name: string }) => resolve(transport.name)));
@@ -113,7 +102,7 @@ describe('socket transports (E1)', () => {
     expect(socket.io.engine.transport.name).toBe('websocket');
 
     const received = new Promise<{ eventId: string; type: string }>((resolve) => socket.once('activity:recorded', resolve));
-    const posted = await postEvents(hub.url, tenant.apiKey, { type: 'lesson.done', userId: 'stock-client' });
+    const posted = await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'lesson.done', userId: 'stock-client' });
     expect(posted.status).toBe(202);
     const update = await received;
     expect(update).toMatchObject({ eventId: posted.body.accepted[0]?.id, type: 'lesson.done' });
@@ -121,13 +110,13 @@ describe('socket transports (E1)', () => {
   });
 
   it('delivers live updates to a client that stays on long-polling', async () => {
-    const { accessToken } = await mintTokens(hub.url, tenant.apiKey, { userId: 'polling-only' });
-    const socket: StockSocket = io(hub.url, { auth: { token: accessToken }, transports: ['polling'], reconnection: false, forceNew: true });
-    sockets.push(socket);
+    const { accessToken } = await mintTokens(fixture.hub.url, fixture.tenant.apiKey, { userId: 'polling-only' });
+    const socket: StockSocket = io(fixture.hub.url, { auth: { token: accessToken }, transports: ['polling'], reconnection: false, forceNew: true });
+    fixture.sockets.push(socket);
     await connected(socket);
     expect(socket.io.engine.transport.name).toBe('polling');
     const received = new Promise<{ eventId: string }>((resolve) => socket.once('activity:recorded', resolve));
-    const posted = await postEvents(hub.url, tenant.apiKey, { type: 'lesson.done', userId: 'polling-only' });
+    const posted = await postEvents(fixture.hub.url, fixture.tenant.apiKey, { type: 'lesson.done', userId: 'polling-only' });
     expect((await received).eventId).toBe(posted.body.accepted[0]?.id);
   });
 });

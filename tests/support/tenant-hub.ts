@@ -15,18 +15,20 @@ export interface TenantHub {
   sockets: TestSocket[];
 }
 
+export type TenantHubOptions = Parameters<typeof useTestHub>[0] & { rules?: EngineRules };
+
 /**
- * useTestHub plus a tenant of the file's own (with `rules`, when given), a client to look into
- * the database, and sockets closed after each test. Read its fields inside hooks and tests (they
- * are set by then).
+ * useTestHub (with its `role` and `env`, when given) plus a tenant of the file's own (with
+ * `rules`, when given), a client to look into the database, and sockets closed after each test.
+ * Read its fields inside hooks and tests (they are set by then).
  */
-export function useTenantHub(name: string, options: { rules?: EngineRules } = {}): TenantHub {
-  const fixture = useTestHub();
+export function useTenantHub(name: string, { rules, ...hubOptions }: TenantHubOptions = {}): TenantHub {
+  const fixture = useTestHub(hubOptions);
   const tenantHub = { sockets: [] as TestSocket[] } as TenantHub;
   beforeAll(async () => {
     tenantHub.hub = fixture.hub;
     tenantHub.tenant = await createTenant(fixture.hub.context.database.db, { name, actor: 'test' });
-    if (options.rules) await saveRules(fixture.hub.context.database.db, tenantHub.tenant.tenantId, options.rules, 'test');
+    if (rules) await saveRules(fixture.hub.context.database.db, tenantHub.tenant.tenantId, rules, 'test');
     tenantHub.sql = postgres(fixture.database.url, { max: 2, onnotice: () => undefined });
   });
   afterEach(() => {

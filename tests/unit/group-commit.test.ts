@@ -28,6 +28,24 @@ function recordingCommit(fail: (items: number[]) => boolean = () => false) {
   return { commit, batches, releaseAll, rounds: () => round, inFlight: () => inFlight, maxInFlightSeen: () => maxInFlightSeen };
 }
 
+/**
+ * A group of up to ten items a commit, one commit at a time, whose commit records its batches and
+ * answers each item of a batch with `answer` (a result or an ItemFailure) at once.
+ */
+function answeringGroup(answer: (item: number, items: number[]) => number | ItemFailure) {
+  const batches: number[][] = [];
+  const group = new GroupCommit<number, number>({
+    commit: async (items) => {
+      batches.push(items);
+      await Promise.resolve();
+      return items.map((item) => answer(item, items));
+    },
+    maxSize: 10,
+    maxInFlight: 1,
+  });
+  return { batches, group };
+}
+
 describe('group commit', () => {
   it('sends a lone item at once and gathers those that arrive meanwhile into the next commit, within the budget', async () => {
     const { commit, batches, releaseAll } = recordingCommit();
@@ -106,16 +124,7 @@ describe('group commit', () => {
   });
 
   it('fails only the callers whose items the commit reports as failed on their own', async () => {
-    const batches: number[][] = [];
-    const group = new GroupCommit<number, number>({
-      commit: async (items) => {
-        batches.push(items);
-        await Promise.resolve();
-        return items.map((item) => (item % 2 === 0 ? new ItemFailure(new Error(`item ${item} refused`)) : item * 10));
-      },
-      maxSize: 10,
-      maxInFlight: 1,
-    });
+    const { batches, group } = answeringGroup((item) => (item % 2 === 0 ? new ItemFailure(new Error(`item ${item} refused`)) : item * 10));
     const results = [1, 2, 3, 4].map((item) => group.submit(item).catch((error: unknown) => (error as Error).message));
     expect(await Promise.all(results)).toEqual([10, 'item 2 refused', 30, 'item 4 refused']);
     // No retries: the commit itself said which items failed.
@@ -123,16 +132,7 @@ describe('group commit', () => {
   });
 
   it('commits an item once more alone when the commit sends it back through no fault of its own', async () => {
-    const batches: number[][] = [];
-    const group = new GroupCommit<number, number>({
-      commit: async (items) => {
-        batches.push(items);
-        await Promise.resolve();
-        return items.map((item) => (items.length > 1 && item === 3 ? new ItemFailure(new Error('neighbour failed'), true) : item * 10));
-      },
-      maxSize: 10,
-      maxInFlight: 1,
-    });
+    const { batches, group } = answeringGroup((item, items) => (items.length > 1 && item === 3 ? new ItemFailure(new Error('neighbour failed'), true) : item * 10));
     const results = [1, 2, 3].map((item) => group.submit(item));
     expect(await Promise.all(results)).toEqual([10, 20, 30]);
     expect(batches).toEqual([[1], [2, 3], [3]]);
