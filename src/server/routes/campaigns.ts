@@ -1,16 +1,24 @@
-import { Router } from 'express';
 import { z } from 'zod';
-import { CAMPAIGN_KEY, campaignInputSchema, leaderboardQuerySchema, type CampaignInput, type Leaderboard } from '../../contracts/api/campaigns.js';
+import {
+  CAMPAIGN_KEY,
+  campaignInputSchema,
+  campaignListSchema,
+  campaignSchema,
+  leaderboardQuerySchema,
+  leaderboardSchema,
+  type CampaignInput,
+  type Leaderboard,
+} from '../../contracts/api/campaigns.js';
 import { pgArrayType, type Database, type Sql } from '../../repositories/db/client.js';
 import { CampaignStore, campaignView } from '../../repositories/campaigns.js';
 import type { RulesCache } from '../../repositories/engine-rules.js';
 import type { LeaderboardEntry, Leaderboards } from '../../repositories/leaderboards.js';
-import { actorOf, requireTenantAdmin } from '../auth/admin.js';
-import { authenticate, principalOf, type CredentialVerifiers } from '../auth/authenticate.js';
-import { httpErrors, parseOrThrow } from '../http/errors.js';
-import { requireJson } from '../middleware/require-json.js';
+import { actorOf } from '../auth/admin.js';
+import type { CredentialVerifiers } from '../auth/authenticate.js';
+import { defineRoute, json, limited, mountRoutes, problems } from '../http/define-route.js';
+import { httpErrors } from '../http/errors.js';
 import type { RateLimits } from '../rate-limits.js';
-import { consumeApiBudget } from './events.js';
+import { adminWithinBudget, withinBudget } from './guards.js';
 
 export interface CampaignRouteDeps {
   db: Database;
@@ -21,87 +29,153 @@ export interface CampaignRouteDeps {
   leaderboards: Leaderboards;
 }
 
-const keyParams = z.object({ key: z.string().regex(CAMPAIGN_KEY, { message: `must match ${CAMPAIGN_KEY.source}` }) });
+const keyParams = z.object({ key: z.string().regex(CAMPAIGN_KEY, { message: `must match ${CAMPAIGN_KEY.source}` }).meta({ example: 'winter-2026' }) });
 
-/** Campaigns: anyone in the tenant reads them and their leaderboards; the API key and admins manage them. */
-export function campaignsRouter(deps: CampaignRouteDeps): Router {
-  const router = Router();
-  const auth = authenticate(deps.verifiers, deps.limits);
-  const store = new CampaignStore(deps.db);
+/** Tier rewards may name only box tables the tenant's rules define. */
+async function checkRewards(deps: CampaignRouteDeps, tenantId: string, input: CampaignInput): Promise<void> {
+  const { rules } = await deps.rules.get(tenantId);
+  const tables = new Set(rules.boxTables.map((table) => table.key));
+  const errors = input.tiers.flatMap((tier, i) =>
+    tier.reward.kind === 'box' && !tables.has(tier.reward.table) ? [{ path: `tiers.${i}.reward.table`, message: `box table "${tier.reward.table}" is not defined` }] : [],
+  );
+  if (errors.length > 0) throw httpErrors.validation(errors);
+}
 
-  /** Tier rewards may name only box tables the tenant's rules define. */
-  const checkRewards = async (tenantId: string, input: CampaignInput) => {
-    const { rules } = await deps.rules.get(tenantId);
-    const tables = new Set(rules.boxTables.map((table) => table.key));
-    const errors = input.tiers.flatMap((tier, i) =>
-      tier.reward.kind === 'box' && !tables.has(tier.reward.table) ? [{ path: `tiers.${i}.reward.table`, message: `box table "${tier.reward.table}" is not defined` }] : [],
-    );
-    if (errors.length > 0) throw httpErrors.validation(errors);
-  };
+/** The campaign, or the 404 the campaign routes answer for a key the tenant does not have. */
+function found<T>(campaign: T | null | undefined): T {
+  if (!campaign) throw httpErrors.notFound('No such campaign');
+  return campaign;
+}
 
-  router.get('/api/v1/campaigns', auth, async (_req, res) => {
-    const principal = principalOf(res);
-    await consumeApiBudget(deps.limits, principal, res);
-    res.json({ campaigns: (await store.list(principal.tenantId)).map(campaignView) });
-  });
+// Campaigns: anyone in the tenant reads them and their leaderboards; the API key and admins manage them.
 
-  router.get('/api/v1/campaigns/:key', auth, async (req, res) => {
-    const principal = principalOf(res);
-    await consumeApiBudget(deps.limits, principal, res);
-    const { key } = parseOrThrow(keyParams, req.params);
-    const campaign = await store.find(principal.tenantId, key);
-    if (!campaign) throw httpErrors.notFound('No such campaign');
-    res.json(campaignView(campaign));
-  });
+export const listCampaigns = defineRoute({
+  method: 'get',
+  path: '/api/v1/campaigns',
+  operationId: 'listCampaigns',
+  tags: ['campaigns'],
+  summary: "The tenant's campaigns",
+  auth: 'either',
+  guard: withinBudget,
+  responses: { 200: json('Every campaign, by start', campaignListSchema, limited), ...problems(401, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal }) => {
+      res.json({ campaigns: (await store.list(principal.tenantId)).map(campaignView) });
+    };
+  },
+});
 
-  router.post('/api/v1/admin/campaigns', auth, requireJson, async (req, res) => {
-    const principal = principalOf(res);
-    requireTenantAdmin(principal, 'create campaigns');
-    await consumeApiBudget(deps.limits, principal, res);
-    const input = parseOrThrow(campaignInputSchema, req.body);
-    await checkRewards(principal.tenantId, input);
-    const created = await store.create(principal.tenantId, input, actorOf(principal));
-    if (!created) throw httpErrors.conflict(`A campaign "${input.key}" already exists: PUT /api/v1/admin/campaigns/${input.key} replaces it`);
-    res.status(201).json(campaignView(created));
-  });
+export const getCampaign = defineRoute({
+  method: 'get',
+  path: '/api/v1/campaigns/{key}',
+  operationId: 'getCampaign',
+  tags: ['campaigns'],
+  summary: 'One campaign',
+  auth: 'either',
+  request: { params: keyParams },
+  guard: withinBudget,
+  responses: { 200: json('The campaign', campaignSchema, limited), ...problems(400, 401, 404, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal, params: { key } }) => {
+      res.json(campaignView(found(await store.find(principal.tenantId, key))));
+    };
+  },
+});
 
-  router.put('/api/v1/admin/campaigns/:key', auth, requireJson, async (req, res) => {
-    const principal = principalOf(res);
-    requireTenantAdmin(principal, 'change campaigns');
-    await consumeApiBudget(deps.limits, principal, res);
-    const { key } = parseOrThrow(keyParams, req.params);
-    const input = parseOrThrow(campaignInputSchema, req.body);
-    if (input.key !== key) throw httpErrors.validation([{ path: 'key', message: `must be "${key}", the campaign in the path` }]);
-    await checkRewards(principal.tenantId, input);
-    const replaced = await store.replace(principal.tenantId, input, actorOf(principal));
-    if (!replaced) throw httpErrors.notFound('No such campaign');
-    res.json(campaignView(replaced));
-  });
+export const getLeaderboard = defineRoute({
+  method: 'get',
+  path: '/api/v1/campaigns/{key}/leaderboard',
+  operationId: 'getLeaderboard',
+  tags: ['campaigns'],
+  summary: "A campaign's leaderboard, with the caller's own rank",
+  description: 'From a Redis sorted set kept by the engine; rebuilt from Postgres when missing. `me` is null for the API key and for users without points.',
+  auth: 'either',
+  request: { params: keyParams, query: leaderboardQuerySchema },
+  guard: withinBudget,
+  responses: { 200: json('The top entries and the caller', leaderboardSchema, limited), ...problems(400, 401, 404, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal, params: { key }, query: { limit } }) => {
+      const campaign = found(await store.find(principal.tenantId, key));
+      // Postgres is the truth: a set lost with Redis (or never built) is rebuilt on first read.
+      if (!(await deps.leaderboards.exists(principal.tenantId, key))) await deps.leaderboards.rebuild(deps.sql, campaign);
+      const entries = await deps.leaderboards.top(principal.tenantId, key, limit);
+      const mine = principal.kind === 'user' ? await deps.leaderboards.rankOf(principal.tenantId, key, principal.userId) : null;
+      res.json(await withExternalIds(deps.sql, key, entries, mine));
+    };
+  },
+});
 
-  router.delete('/api/v1/admin/campaigns/:key', auth, async (req, res) => {
-    const principal = principalOf(res);
-    requireTenantAdmin(principal, 'delete campaigns');
-    await consumeApiBudget(deps.limits, principal, res);
-    const { key } = parseOrThrow(keyParams, req.params);
-    if (!(await store.remove(principal.tenantId, key, actorOf(principal)))) throw httpErrors.notFound('No such campaign');
-    await deps.leaderboards.remove(principal.tenantId, key);
-    res.status(204).end();
-  });
+export const createCampaign = defineRoute({
+  method: 'post',
+  path: '/api/v1/admin/campaigns',
+  operationId: 'createCampaign',
+  tags: ['admin'],
+  summary: 'Create a campaign (API key or admin)',
+  description: 'Events inside [startsAt, endsAt) earn the points of their type (or of `*`); reaching a tier grants its reward once. Audited.',
+  auth: 'either',
+  request: { body: campaignInputSchema },
+  guard: adminWithinBudget('create campaigns'),
+  responses: { 201: json('Created', campaignSchema, limited), ...problems(400, 401, 403, 409, 413, 415, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal, body: input }) => {
+      await checkRewards(deps, principal.tenantId, input);
+      const created = await store.create(principal.tenantId, input, actorOf(principal));
+      if (!created) throw httpErrors.conflict(`A campaign "${input.key}" already exists: PUT /api/v1/admin/campaigns/${input.key} replaces it`);
+      res.status(201).json(campaignView(created));
+    };
+  },
+});
 
-  router.get('/api/v1/campaigns/:key/leaderboard', auth, async (req, res) => {
-    const principal = principalOf(res);
-    await consumeApiBudget(deps.limits, principal, res);
-    const { key } = parseOrThrow(keyParams, req.params);
-    const { limit } = parseOrThrow(leaderboardQuerySchema, req.query);
-    const campaign = await store.find(principal.tenantId, key);
-    if (!campaign) throw httpErrors.notFound('No such campaign');
-    // Postgres is the truth: a set lost with Redis (or never built) is rebuilt on first read.
-    if (!(await deps.leaderboards.exists(principal.tenantId, key))) await deps.leaderboards.rebuild(deps.sql, campaign);
-    const entries = await deps.leaderboards.top(principal.tenantId, key, limit);
-    const mine = principal.kind === 'user' ? await deps.leaderboards.rankOf(principal.tenantId, key, principal.userId) : null;
-    res.json(await withExternalIds(deps.sql, key, entries, mine));
-  });
-  return router;
+export const replaceCampaign = defineRoute({
+  method: 'put',
+  path: '/api/v1/admin/campaigns/{key}',
+  operationId: 'replaceCampaign',
+  tags: ['admin'],
+  summary: 'Replace a campaign (API key or admin)',
+  description: 'Points and tiers already earned are kept. Audited.',
+  auth: 'either',
+  request: { params: keyParams, body: campaignInputSchema },
+  guard: adminWithinBudget('change campaigns'),
+  responses: { 200: json('Replaced', campaignSchema, limited), ...problems(400, 401, 403, 404, 413, 415, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal, params: { key }, body: input }) => {
+      if (input.key !== key) throw httpErrors.validation([{ path: 'key', message: `must be "${key}", the campaign in the path` }]);
+      await checkRewards(deps, principal.tenantId, input);
+      res.json(campaignView(found(await store.replace(principal.tenantId, input, actorOf(principal)))));
+    };
+  },
+});
+
+export const deleteCampaign = defineRoute({
+  method: 'delete',
+  path: '/api/v1/admin/campaigns/{key}',
+  operationId: 'deleteCampaign',
+  tags: ['admin'],
+  summary: 'Delete a campaign and its progress (API key or admin)',
+  description: 'Rewards already granted stay in the ledger. Audited.',
+  auth: 'either',
+  request: { params: keyParams },
+  guard: adminWithinBudget('delete campaigns'),
+  responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 403, 404, 429) },
+  handler: (deps: CampaignRouteDeps) => {
+    const store = new CampaignStore(deps.db);
+    return async ({ res, principal, params: { key } }) => {
+      if (!(await store.remove(principal.tenantId, key, actorOf(principal)))) throw httpErrors.notFound('No such campaign');
+      await deps.leaderboards.remove(principal.tenantId, key);
+      res.status(204).end();
+    };
+  },
+});
+
+export const campaignRoutes = [listCampaigns, getCampaign, getLeaderboard, createCampaign, replaceCampaign, deleteCampaign];
+
+export function campaignsRouter(deps: CampaignRouteDeps) {
+  return mountRoutes(campaignRoutes, deps);
 }
 
 /** Leaderboards hold internal ids; clients know users by the tenant's own ids. */

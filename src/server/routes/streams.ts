@@ -6,7 +6,7 @@ import { httpErrors } from '../http/errors.js';
 import type { RateLimits } from '../rate-limits.js';
 import { createPusher } from '../realtime/push.js';
 import type { PulseServer } from '../realtime/types.js';
-import { consumeApiBudget } from './events.js';
+import { consumeApiBudget } from './guards.js';
 
 export interface StreamRouteDeps {
   verifiers: CredentialVerifiers;
