@@ -19,6 +19,7 @@ import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { consumedJobNames, startWorkerPool } from '../platform/queues/worker-pool.js';
 import { AccessTokens } from '../server/auth/access-tokens.js';
 import { createMetrics } from '../server/metrics.js';
+import { buildOpenApiDocument } from '../server/openapi.js';
 import { RateLimits } from '../server/rate-limits.js';
 import { createReadinessCheck } from '../server/readiness.js';
 import { boxesRouter } from '../server/routes/boxes.js';
@@ -99,7 +100,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     rulesRouter({ db, sql, verifiers, limits }),
     streaksRouter({ sql, verifiers, limits, users, rules, queues: context.queues }),
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
-    docsRouter(),
+    docsRouter({ openApiDocument: buildOpenApiDocument() }),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes

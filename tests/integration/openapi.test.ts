@@ -1,11 +1,13 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import type { Express } from 'express';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BEARER } from '../../src/server/http/define-route.js';
+import { declaredRoutes } from '../../src/server/routes/index.js';
 import { useTestHub, type TestHub } from '../support/test-env.js';
 
 type Json = Record<string, unknown>;
 
 interface Operation {
+  operationId?: string;
   requestBody?: Json;
   responses: Record<string, Json>;
   security?: Record<string, string[]>[];
@@ -17,38 +19,7 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
 }
 
-/** The parts of Express 5's router layers this reads; @types/express does not describe rawPath. */
-interface Layer {
-  rawPath?: unknown;
-  route?: { path: string; methods: Record<string, boolean> };
-  handle: { stack?: Layer[] };
-}
-
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
-
-/**
- * Walks the app's router stack: `routes` are `METHOD /path` for every route, `mounts` the paths of
- * middleware mounted below `/` that answer requests themselves (static files, Swagger UI).
- */
-function registeredRoutes(app: Express): { routes: string[]; mounts: string[] } {
-  const routes: string[] = [];
-  const mounts: string[] = [];
-  const walk = (stack: Layer[], prefix: string) => {
-    for (const layer of stack) {
-      const mountPath = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-      if (layer.route) {
-        const path = `${prefix}${layer.route.path}`.replace(/:(\w+)/g, '{$1}');
-        for (const method of Object.keys(layer.route.methods)) routes.push(`${method.toUpperCase()} ${path}`);
-      } else if (layer.handle.stack) {
-        walk(layer.handle.stack, `${prefix}${mountPath}`);
-      } else if (mountPath) {
-        mounts.push(`${prefix}${mountPath}`);
-      }
-    }
-  };
-  walk(app.router.stack as unknown as Layer[], '');
-  return { routes: [...new Set(routes)].sort(), mounts: [...new Set(mounts)].sort() };
-}
 
 /** Follows a local `$ref` (`#/components/...`); anything else is returned as it is. */
 function resolve(document: OpenApiDocument, value: unknown): Json {
@@ -107,14 +78,32 @@ describe('OpenAPI document and docs UI', () => {
     expect(document.info).toMatchObject({ title: 'Pulse Hub API', version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown });
   });
 
-  it('documents exactly the routes the app serves', () => {
-    const app = hub.hub?.app;
-    if (!app) throw new Error('the test hub serves no Express app');
-    const { routes, mounts } = registeredRoutes(app);
-    // Swagger UI's page and assets are the only subtree served by middleware rather than routes.
-    expect(mounts).toEqual(['/docs']);
-    expect(routes).toContain('POST /api/v1/events');
-    expect(operations(document).map((op) => op.name).sort()).toEqual(routes);
+  it('documents exactly the declared routes, each with its operationId and security', () => {
+    const declared = declaredRoutes.map((route) => `${route.method.toUpperCase()} ${route.path}`);
+    expect(declared).toContain('POST /api/v1/events');
+    expect(new Set(declared).size, 'no route is declared twice').toBe(declared.length);
+    expect(operations(document).map((op) => op.name).sort()).toEqual([...declared].sort());
+    for (const route of declaredRoutes) {
+      const operation = document.paths[route.path]?.[route.method];
+      const name = `${route.method.toUpperCase()} ${route.path}`;
+      expect(operation, name).toBeDefined();
+      expect(operation?.operationId, name).toBe(route.operationId);
+      if (route.auth === 'none') expect(operation?.security, `${name} is public`).toBeUndefined();
+      else expect(operation?.security, `${name} asks for the bearer credential`).toEqual([{ [BEARER]: [] }]);
+    }
+    const operationIds = declaredRoutes.map((route) => route.operationId);
+    expect(new Set(operationIds).size, 'operationIds are unique').toBe(operationIds.length);
+  });
+
+  it('serves every declared route (none answers the app\'s "no route" 404)', async () => {
+    for (const route of declaredRoutes) {
+      const method = route.method.toUpperCase();
+      const path = route.path.replace(/\{\w+\}/g, 'x');
+      const response = await fetch(`${hub.url}${path}`, { method });
+      const text = await response.text();
+      const noRoute = response.status === 404 && text.includes(`No route for ${method} ${path}`);
+      expect(noRoute, `${method} ${path} → ${response.status} ${text.slice(0, 200)}`).toBe(false);
+    }
   });
 
   it('has an example for every request body and response', () => {
