@@ -222,7 +222,8 @@ export const tenantRules = pgTable('tenant_rules', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-const localDate = (name: string) => date(name, { mode: 'string' });
+/** A local calendar day, read and written as 'YYYY-MM-DD' text. Generic in the name so row types see the literal column name. */
+const localDate = <TName extends string>(name: TName) => date(name, { mode: 'string' });
 
 /** Per user and streak: the folded state plus what the time-zone guard needs to credit the next day. */
 export const streaks = pgTable(
