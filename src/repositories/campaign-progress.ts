@@ -1,4 +1,5 @@
-import type { CampaignTier } from './db/schema.js';
+import type { SqlPick } from './db/rows.js';
+import type { campaignProgress, campaigns, CampaignTier } from './db/schema.js';
 import { pgArrayType, type Transaction } from './db/client.js';
 import type { PointRules } from '../domain/campaigns.js';
 
@@ -23,7 +24,7 @@ export interface CampaignStanding {
 
 /** The tenants' campaigns running at some instant between `from` and `to`. */
 export async function campaignsRunningBetween(tx: Transaction, tenantIds: readonly string[], from: Date, to: Date): Promise<ScoredCampaign[]> {
-  const rows = await tx<{ id: string; tenant_id: string; key: string; point_rules: PointRules; tiers: CampaignTier[]; starts_at: string; ends_at: string }[]>`
+  const rows = await tx<SqlPick<typeof campaigns, 'id' | 'tenant_id' | 'key' | 'point_rules' | 'tiers' | 'starts_at' | 'ends_at'>[]>`
     select id, tenant_id, key, point_rules, tiers, starts_at, ends_at from campaigns
     where tenant_id = any(${tx.array([...tenantIds], pgArrayType.uuid)}::uuid[]) and starts_at <= ${to.toISOString()} and ends_at > ${from.toISOString()}`;
   return rows.map((row) => ({
@@ -39,7 +40,7 @@ export async function campaignsRunningBetween(tx: Transaction, tenantIds: readon
 
 /** The users' standings in the campaigns running between `from` and `to` (one round trip, with the campaigns read beside it). */
 export async function standingsBetween(tx: Transaction, userIds: readonly string[], tenantIds: readonly string[], from: Date, to: Date): Promise<CampaignStanding[]> {
-  const rows = await tx<{ campaign_id: string; user_id: string; tenant_id: string; points: number; tier: number }[]>`
+  const rows = await tx<SqlPick<typeof campaignProgress, 'campaign_id' | 'user_id' | 'tenant_id' | 'points' | 'tier'>[]>`
     select p.campaign_id, p.user_id, p.tenant_id, p.points, p.tier from campaign_progress p join campaigns c on c.id = p.campaign_id
     where p.user_id = any(${tx.array([...userIds], pgArrayType.uuid)}::uuid[]) and c.tenant_id = any(${tx.array([...tenantIds], pgArrayType.uuid)}::uuid[])
       and c.starts_at <= ${to.toISOString()} and c.ends_at > ${from.toISOString()}`;

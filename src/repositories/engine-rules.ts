@@ -2,6 +2,7 @@ import { sql as drizzleSql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { DEFAULT_ENGINE_RULES, engineRulesSchema, type EngineRules } from '../contracts/api/rules.js';
 import type { Database, Sql } from './db/client.js';
+import type { SqlPick } from './db/rows.js';
 import { tenantRules } from './db/schema.js';
 import { recordAudit } from './audit.js';
 
@@ -13,7 +14,7 @@ export interface StoredRules {
 }
 
 export async function loadRules(sql: Sql, tenantId: string): Promise<StoredRules> {
-  const [row] = await sql<{ rules: unknown; version: number; updated_at: string }[]>`
+  const [row] = await sql<(SqlPick<typeof tenantRules, 'version' | 'updated_at'> & { rules: unknown })[]>`
     select rules, version, updated_at from tenant_rules where tenant_id = ${tenantId}`;
   if (!row) return { rules: DEFAULT_ENGINE_RULES, version: 0, updatedAt: null };
   // Parsed on the way out too: defaults added by a later release fill what an old row lacks.

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Sql } from './db/client.js';
+import type { SqlPick } from './db/rows.js';
+import type { campaignProgress } from './db/schema.js';
 
 export interface LeaderboardEntry {
   rank: number;
@@ -31,7 +33,7 @@ export class Leaderboards {
 
   /** Rebuilds a campaign's set from Postgres, replacing whatever Redis held. */
   async rebuild(sql: Sql, campaign: { id: string; tenantId: string; key: string }): Promise<number> {
-    const rows = await sql<{ user_id: string; points: number }[]>`select user_id, points from campaign_progress where campaign_id = ${campaign.id}`;
+    const rows = await sql<SqlPick<typeof campaignProgress, 'user_id' | 'points'>[]>`select user_id, points from campaign_progress where campaign_id = ${campaign.id}`;
     const key = this.key(campaign.tenantId, campaign.key);
     const pipeline = this.redis.multi().del(key);
     for (const row of rows) pipeline.zadd(key, row.points, row.user_id);

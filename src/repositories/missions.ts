@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { EngineRules, RewardSpec } from '../contracts/api/rules.js';
+import type { EngineRules } from '../contracts/api/rules.js';
 import { pgArrayType, type Sql, type Transaction } from './db/client.js';
+import { sqlColumns, type SqlPick } from './db/rows.js';
+import { userMissions } from './db/schema.js';
 import { endOfLocalDay, type LocalDay } from '../domain/calendar.js';
 import { selectMissions } from '../domain/missions.js';
 import { distinct, isRequestedPair } from './pairs.js';
 import type { MissionView } from '../contracts/socket/user-updates.js';
 
-export interface MissionRow {
-  id: string;
-  slot: number;
-  template_key: string;
-  event_type: string;
-  target: number;
-  progress: number;
-  reward: RewardSpec;
-  completed_at: string | null;
-}
+const MISSION_COLUMNS = sqlColumns(userMissions, 'id', 'slot', 'template_key', 'event_type', 'target', 'progress', 'reward', 'completed_at');
 
-const MISSION_COLUMNS = 'id, slot, template_key, event_type, target, progress, reward, completed_at';
+export type MissionRow = SqlPick<typeof userMissions, (typeof MISSION_COLUMNS)[number]>;
+
+/** A stored mission with whose day it is. */
+type MissionOfDay = MissionRow & SqlPick<typeof userMissions, 'user_id' | 'day'>;
+
+const MISSION_OF_DAY_COLUMNS = sqlColumns(userMissions, 'user_id', 'day', ...MISSION_COLUMNS);
 
 export const missionView = (row: MissionRow): MissionView => ({
   id: row.id,
@@ -60,7 +58,7 @@ export function plannedMissions(owner: MissionDay, rules: EngineRules): NewMissi
 export async function insertMissions(tx: Transaction, missions: readonly NewMission[]): Promise<Set<string>> {
   if (missions.length === 0) return new Set();
   const column = <T>(pick: (mission: NewMission) => T) => missions.map(pick);
-  const rows = await tx<{ id: string }[]>`
+  const rows = await tx<SqlPick<typeof userMissions, 'id'>[]>`
     insert into user_missions (id, tenant_id, user_id, day, slot, template_key, event_type, target, progress, reward, expires_at, completed_at)
     select * from unnest(
       ${tx.array(column((m) => m.row.id), pgArrayType.uuid)}::uuid[], ${tx.array(column((m) => m.owner.tenantId), pgArrayType.uuid)}::uuid[],
@@ -95,10 +93,10 @@ export async function saveMissionProgress(tx: Transaction, missions: readonly { 
 }
 
 /** Stored missions of several users' days, by slot. */
-export async function missionRowsOfDays(sql: Sql | Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<(MissionRow & { user_id: string; day: string })[]> {
+export async function missionRowsOfDays(sql: Sql | Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<MissionOfDay[]> {
   if (userDays.length === 0) return [];
-  const rows = await sql<(MissionRow & { user_id: string; day: string })[]>`
-    select user_id, day, ${sql.unsafe(MISSION_COLUMNS)} from user_missions
+  const rows = await sql<MissionOfDay[]>`
+    select ${sql(MISSION_OF_DAY_COLUMNS)} from user_missions
     where user_id = any(${sql.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${sql.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])
     order by user_id, day, slot`;
   return rows.filter(isRequestedPair(userDays));

@@ -1,4 +1,6 @@
 import { pgArrayType, type Transaction } from './db/client.js';
+import type { SqlPick } from './db/rows.js';
+import type { personalRecords, recordDays } from './db/schema.js';
 import type { LocalDay } from '../domain/calendar.js';
 import { distinct, isRequestedPair } from './pairs.js';
 
@@ -23,7 +25,7 @@ export interface RecordDay {
 
 /** The stored bests of the given users. */
 export async function readBests(tx: Transaction, userIds: readonly string[]): Promise<Pick<PersonalBest, 'userId' | 'metricKey' | 'best'>[]> {
-  const rows = await tx<{ user_id: string; metric_key: string; best: number }[]>`
+  const rows = await tx<SqlPick<typeof personalRecords, 'user_id' | 'metric_key' | 'best'>[]>`
     select user_id, metric_key, best from personal_records where user_id = any(${tx.array([...userIds], pgArrayType.uuid)}::uuid[])`;
   return rows.map((row) => ({ userId: row.user_id, metricKey: row.metric_key, best: row.best }));
 }
@@ -31,7 +33,7 @@ export async function readBests(tx: Transaction, userIds: readonly string[]): Pr
 /** The daily aggregates of the given users' days, every metric. */
 export async function readRecordDays(tx: Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<RecordDay[]> {
   if (userDays.length === 0) return [];
-  const rows = await tx<{ user_id: string; metric_key: string; day: string; value: number }[]>`
+  const rows = await tx<SqlPick<typeof recordDays, 'user_id' | 'metric_key' | 'day' | 'value'>[]>`
     select user_id, metric_key, day, value from record_days
     where user_id = any(${tx.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${tx.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])`;
   return rows.filter(isRequestedPair(userDays)).map((row) => ({ userId: row.user_id, metricKey: row.metric_key, day: row.day, value: row.value }));

@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { RewardSpec } from '../contracts/api/rules.js';
 import { pgArrayType, type Sql, type Transaction } from './db/client.js';
+import { sqlColumns, type SqlPick } from './db/rows.js';
+import { rewards } from './db/schema.js';
 import type { GrantedReward } from '../contracts/socket/user-updates.js';
 
 export interface GrantRequest {
@@ -12,16 +14,9 @@ export interface GrantRequest {
   spec: RewardSpec;
 }
 
-interface RewardRow {
-  id: string;
-  user_id: string;
-  source: string;
-  source_key: string;
-  kind: GrantedReward['kind'];
-  points: number;
-  badge: string | null;
-  box_id: string | null;
-}
+const REWARD_COLUMNS = sqlColumns(rewards, 'id', 'user_id', 'source', 'source_key', 'kind', 'points', 'badge', 'box_id');
+
+type RewardRow = SqlPick<typeof rewards, (typeof REWARD_COLUMNS)[number]>;
 
 /** A reward granted now, with the user's point balance right after it. */
 export interface Granted {
@@ -35,7 +30,7 @@ export async function pointsBalance(sql: Sql | Transaction, userId: string): Pro
 }
 
 async function pointsBalances(sql: Sql | Transaction, userIds: readonly string[]): Promise<Map<string, number>> {
-  const rows = await sql<{ user_id: string; total: string }[]>`
+  const rows = await sql<(SqlPick<typeof rewards, 'user_id'> & { total: string })[]>`
     select user_id, sum(points) as total from rewards where user_id = any(${sql.array([...userIds], pgArrayType.uuid)}::uuid[]) group by user_id`;
   return new Map(rows.map((row) => [row.user_id, Number(row.total)]));
 }
@@ -69,7 +64,7 @@ export async function grantRewards(tx: Transaction, requests: readonly GrantRequ
         insert into rewards (tenant_id, user_id, source, source_key, kind, points, badge, box_id)
         select tenant_id, user_id, source, source_key, kind, points, badge, box_id from input order by ord
         on conflict (tenant_id, user_id, source, source_key) do nothing
-        returning id, user_id, source, source_key, kind, points, badge, box_id
+        returning ${tx(REWARD_COLUMNS)}
       ), opened_boxes as (
         insert into boxes (id, tenant_id, user_id, table_key)
         select i.box_id, i.tenant_id, i.user_id, i.box_table from input i join granted g on g.box_id = i.box_id

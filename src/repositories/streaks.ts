@@ -1,5 +1,7 @@
 import type { StreakRule } from '../contracts/api/rules.js';
 import { pgArrayType, type Transaction } from './db/client.js';
+import { sqlColumns, type SqlPick } from './db/rows.js';
+import { streakDays as streakDaysTable, streaks as streaksTable } from './db/schema.js';
 import type { LocalDay } from '../domain/calendar.js';
 import type { StreakView } from '../contracts/api/state.js';
 import { streakAsOf, type DayGuard, type MilestoneReached, type StreakState } from '../domain/streaks.js';
@@ -18,16 +20,10 @@ export interface StoredStreak {
   guard: DayGuard;
 }
 
-interface StreakRow {
-  current: number;
-  longest: number;
-  freezes: number;
-  last_day: string;
-  run_start: string;
-  last_event_at: string;
-  anchor_day: string;
-  anchor_start: string;
-}
+const STREAK_COLUMNS = sqlColumns(streaksTable, 'user_id', 'streak_key', 'current', 'longest', 'freezes', 'last_day', 'run_start', 'last_event_at', 'anchor_day', 'anchor_start');
+
+const STREAK_DAY_COLUMNS = sqlColumns(streakDaysTable, 'user_id', 'streak_key', 'day');
+type StreakDayRow = SqlPick<typeof streakDaysTable, (typeof STREAK_DAY_COLUMNS)[number]>;
 
 /** A credited day of a user's streak. */
 export interface StreakDay {
@@ -46,8 +42,8 @@ export interface StreakToSave {
 // Timestamps and dates arrive as strings: drizzle replaces postgres.js's parsers on the shared client.
 /** Every stored streak of the given users. */
 export async function readStreaks(tx: Transaction, userIds: readonly string[]): Promise<{ userId: string; key: string; stored: StoredStreak }[]> {
-  const rows = await tx<(StreakRow & { user_id: string; streak_key: string })[]>`
-    select user_id, streak_key, current, longest, freezes, last_day, run_start, last_event_at, anchor_day, anchor_start
+  const rows = await tx<SqlPick<typeof streaksTable, (typeof STREAK_COLUMNS)[number]>[]>`
+    select ${tx(STREAK_COLUMNS)}
     from streaks where user_id = any(${tx.array([...userIds], pgArrayType.uuid)}::uuid[])`;
   return rows.map((row) => ({
     userId: row.user_id,
@@ -66,25 +62,25 @@ export async function readStreak(tx: Transaction, owner: StreakOwner): Promise<S
 /** Credits days to streaks; returns those that were not credited yet. */
 export async function creditDays(tx: Transaction, days: readonly StreakDay[]): Promise<StreakDay[]> {
   if (days.length === 0) return [];
-  const rows = await tx<{ user_id: string; streak_key: string; day: string }[]>`
+  const rows = await tx<StreakDayRow[]>`
     insert into streak_days (user_id, streak_key, day)
     select * from unnest(${tx.array(days.map((d) => d.userId), pgArrayType.uuid)}::uuid[], ${tx.array(days.map((d) => d.key), pgArrayType.text)}::text[],
                          ${tx.array(days.map((d) => d.day), pgArrayType.text)}::date[])
-    on conflict do nothing returning user_id, streak_key, day`;
+    on conflict do nothing returning ${tx(STREAK_DAY_COLUMNS)}`;
   return rows.map((row) => ({ userId: row.user_id, key: row.streak_key, day: row.day }));
 }
 
 /** Which streaks of the given users hold the given days. */
 export async function creditedDaysAmong(tx: Transaction, userDays: readonly { userId: string; day: LocalDay }[]): Promise<StreakDay[]> {
   if (userDays.length === 0) return [];
-  const rows = await tx<{ user_id: string; streak_key: string; day: string }[]>`
-    select user_id, streak_key, day from streak_days
+  const rows = await tx<StreakDayRow[]>`
+    select ${tx(STREAK_DAY_COLUMNS)} from streak_days
     where user_id = any(${tx.array(distinct(userDays.map((d) => d.userId)), pgArrayType.uuid)}::uuid[]) and day = any(${tx.array(distinct(userDays.map((d) => d.day)), pgArrayType.text)}::date[])`;
   return rows.filter(isRequestedPair(userDays)).map((row) => ({ userId: row.user_id, key: row.streak_key, day: row.day }));
 }
 
 export async function creditedDays(tx: Transaction, owner: StreakOwner): Promise<LocalDay[]> {
-  const rows = await tx<{ day: string }[]>`select day from streak_days where user_id = ${owner.userId} and streak_key = ${owner.key}`;
+  const rows = await tx<SqlPick<typeof streakDaysTable, 'day'>[]>`select day from streak_days where user_id = ${owner.userId} and streak_key = ${owner.key}`;
   return rows.map((row) => row.day);
 }
 

@@ -1,6 +1,8 @@
 import type { UserState } from '../contracts/api/state.js';
 import type { EngineRules } from '../contracts/api/rules.js';
 import type { Sql, Transaction } from './db/client.js';
+import type { SqlPick, SqlPickSet } from './db/rows.js';
+import type { boxes as boxesTable, campaignProgress, campaigns as campaignsTable, personalRecords, rewards, streaks as streaksTable, users } from './db/schema.js';
 import { localDay } from '../domain/calendar.js';
 import { EMPTY_STREAK } from '../domain/streaks.js';
 import { missionsOfDay } from './missions.js';
@@ -16,21 +18,21 @@ const iso = (value: string) => new Date(value).toISOString();
  */
 export async function loadUserState(sql: Sql, tenantId: string, userId: string, rules: EngineRules, now: Date): Promise<UserState | undefined> {
   return sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [user] = await tx<{ last_update_seq: string; timezone: string }[]>`
+    const [user] = await tx<SqlPick<typeof users, 'last_update_seq' | 'timezone'>[]>`
       select last_update_seq, timezone from users where id = ${userId} and tenant_id = ${tenantId}`;
     if (!user) return undefined;
     const zone = user.timezone;
     const today = localDay(now, zone);
     const [streaks, records, missions, points, badges, boxes, campaigns] = await Promise.all([
       streaksOf(tx, userId, rules, today, zone),
-      tx<{ metric_key: string; best: number; day: string; achieved_at: string }[]>`
+      tx<SqlPick<typeof personalRecords, 'metric_key' | 'best' | 'day' | 'achieved_at'>[]>`
         select metric_key, best, day, achieved_at from personal_records where user_id = ${userId} order by metric_key`,
       missionsOfDay(tx, userId, today),
       pointsBalance(tx, userId),
-      tx<{ badge: string }[]>`select badge from rewards where user_id = ${userId} and kind = 'badge' order by created_at`,
-      tx<{ id: string; table_key: string; granted_at: string; opened_at: string | null; rarity: string | null }[]>`
+      tx<SqlPickSet<typeof rewards, 'badge'>[]>`select badge from rewards where user_id = ${userId} and kind = 'badge' order by created_at`,
+      tx<SqlPick<typeof boxesTable, 'id' | 'table_key' | 'granted_at' | 'opened_at' | 'rarity'>[]>`
         select id, table_key, granted_at, opened_at, rarity from boxes where user_id = ${userId} order by granted_at desc limit 100`,
-      tx<{ key: string; name: string; points: number; tier: number; ends_at: string }[]>`
+      tx<(SqlPick<typeof campaignsTable, 'key' | 'name' | 'ends_at'> & SqlPick<typeof campaignProgress, 'points' | 'tier'>)[]>`
         select c.key, c.name, p.points, p.tier, c.ends_at from campaign_progress p join campaigns c on c.id = p.campaign_id
         where p.user_id = ${userId} and c.ends_at > ${now.toISOString()} order by c.ends_at`,
     ]);
@@ -51,7 +53,7 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
 
 /** Every streak the rules define, as of today (days missed since the last one use up freezes). */
 async function streaksOf(tx: Transaction, userId: string, rules: EngineRules, today: string, zone: string): Promise<UserState['streaks']> {
-  const rows = await tx<{ streak_key: string; current: number; longest: number; freezes: number; last_day: string; run_start: string }[]>`
+  const rows = await tx<SqlPick<typeof streaksTable, 'streak_key' | 'current' | 'longest' | 'freezes' | 'last_day' | 'run_start'>[]>`
     select streak_key, current, longest, freezes, last_day, run_start from streaks where user_id = ${userId}`;
   const byKey = new Map(rows.map((row) => [row.streak_key, row]));
   return rules.streaks.map((rule) => {

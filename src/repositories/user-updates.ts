@@ -1,4 +1,6 @@
 import { pgArrayType, type Sql, type Transaction } from './db/client.js';
+import type { SqlPick, SqlRow } from './db/rows.js';
+import type { userUpdates, users } from './db/schema.js';
 import type { SyncResult } from '../contracts/socket/contracts.js';
 import type { UserUpdate, UserUpdateName, UserUpdatePayloads } from '../contracts/socket/user-updates.js';
 
@@ -24,7 +26,7 @@ export async function appendUpdates(tx: Transaction, batches: readonly UpdatesOf
   if (rows.length === 0) return batches.map(() => []);
   const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   // Timestamps arrive as strings here: drizzle, sharing this client, replaces postgres.js's date parsers.
-  const bumped = await tx<{ id: string; base: string; at: string }[]>`
+  const bumped = await tx<(SqlPick<typeof users, 'id'> & { base: string; at: string })[]>`
     with input as (
       select * from unnest(${tx.array(column((r) => r.batch.userId), pgArrayType.uuid)}::uuid[], ${tx.array(column((r) => r.batch.tenantId), pgArrayType.uuid)}::uuid[],
                            ${tx.array(column((r) => r.update.event), pgArrayType.text)}::text[], ${tx.array(column((r) => JSON.stringify(r.update.payload)), pgArrayType.text)}::text[])
@@ -57,8 +59,11 @@ export async function appendUserUpdates(tx: Transaction, tenantId: string, userI
   return (await appendUpdates(tx, [{ tenantId, userId, updates }]))[0] ?? [];
 }
 
+/** A stored update row as read back: its type is one of the update names. */
+type StoredUpdateRow = SqlPick<typeof userUpdates, 'seq' | 'payload' | 'created_at'> & { type: UserUpdateName };
+
 /** A stored update row as clients receive it (the event name travels with its own payload). */
-const toUserUpdate = (row: { seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }): UserUpdate =>
+const toUserUpdate = (row: StoredUpdateRow): UserUpdate =>
   ({ event: row.type, data: { ...row.payload, seq: Number(row.seq), at: new Date(row.created_at).toISOString() } }) as UserUpdate;
 
 /**
@@ -66,10 +71,10 @@ const toUserUpdate = (row: { seq: string; type: UserUpdateName; payload: Record<
  * when some of it was pruned or when there is more than `limit`.
  */
 export async function updatesSince(sql: Sql, userId: string, after: number, limit: number): Promise<SyncResult> {
-  const [user] = await sql<{ last: string }[]>`select last_update_seq as last from users where id = ${userId}`;
+  const [user] = await sql<{ last: SqlRow<typeof users>['last_update_seq'] }[]>`select last_update_seq as last from users where id = ${userId}`;
   const latest = Number(user?.last ?? 0);
   if (after >= latest) return { updates: [], seq: latest, complete: true };
-  const rows = await sql<{ seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }[]>`
+  const rows = await sql<StoredUpdateRow[]>`
     select seq, type, payload, created_at from user_updates
     where user_id = ${userId} and seq > ${after}
     order by seq limit ${Math.min(latest - after, limit + 1)}`;
@@ -108,7 +113,7 @@ export async function confirmPushes(sql: Sql, pushed: readonly { userId: string;
  * updates: taken (and deleted) inside `tx`, so they come back if handing them over fails.
  */
 export async function takeOverduePushes(tx: Transaction, olderThanSeconds: number, limit: number): Promise<{ tenantId: string; userId: string; updates: UserUpdate[] }[]> {
-  const rows = await tx<{ user_id: string; tenant_id: string; seq: string; type: UserUpdateName; payload: Record<string, unknown>; created_at: string }[]>`
+  const rows = await tx<(SqlPick<typeof userUpdates, 'user_id' | 'tenant_id'> & StoredUpdateRow)[]>`
     with due as (
       delete from pending_pushes where ctid = any(array(
         select ctid from pending_pushes where created_at < now() - make_interval(secs => ${olderThanSeconds})

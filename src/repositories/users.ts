@@ -1,6 +1,7 @@
 import { and, eq, sql as drizzleSql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { pgArrayType, type Database, type Sql } from './db/client.js';
+import type { SqlPick } from './db/rows.js';
 import { users, type UserRole } from './db/schema.js';
 import { adoptZone } from '../domain/time-zones.js';
 
@@ -91,7 +92,7 @@ export class UserDirectory {
       insert into users (tenant_id, external_id)
       select * from unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)})
       on conflict (tenant_id, external_id) do nothing`;
-    const rows = await sql<{ id: string; tenant_id: string; external_id: string }[]>`
+    const rows = await sql<SqlPick<typeof users, 'id' | 'tenant_id' | 'external_id'>[]>`
       select u.id, u.tenant_id, u.external_id from users u
       join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)}) as wanted(tenant_id, external_id)
         on u.tenant_id = wanted.tenant_id and u.external_id = wanted.external_id

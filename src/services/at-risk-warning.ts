@@ -1,4 +1,6 @@
 import type { Sql } from '../repositories/db/client.js';
+import type { SqlPick } from '../repositories/db/rows.js';
+import type { streaks, users } from '../repositories/db/schema.js';
 import { streakAsOf } from '../domain/streaks.js';
 import type { JobQueues } from '../platform/queues/producer.js';
 import { appendUserUpdates } from '../repositories/user-updates.js';
@@ -6,14 +8,7 @@ import type { UserUpdate } from '../contracts/socket/user-updates.js';
 import { deliverUpdates } from './deliveries.js';
 import { inUserTransaction } from './user-locks.js';
 
-interface StreakCheckRow {
-  current: number;
-  longest: number;
-  freezes: number;
-  last_day: string;
-  run_start: string;
-  timezone: string;
-}
+type StreakCheckRow = SqlPick<typeof streaks, 'current' | 'longest' | 'freezes' | 'last_day' | 'run_start'> & SqlPick<typeof users, 'timezone'>;
 
 /** A streak check that came due: the user's streak and the local day that may break it. */
 export interface AtRiskWarning {

@@ -1,6 +1,8 @@
 import type { OpenedBox } from '../contracts/api/boxes.js';
 import type { EngineRules } from '../contracts/api/rules.js';
 import type { Sql } from '../repositories/db/client.js';
+import { sqlColumns, type SqlPick, type SqlPickSet } from '../repositories/db/rows.js';
+import { boxes } from '../repositories/db/schema.js';
 import { rollBox, type BoxRoll } from '../domain/boxes.js';
 import type { UserUpdate } from '../contracts/socket/user-updates.js';
 import { grantRewards } from '../repositories/rewards.js';
@@ -13,14 +15,12 @@ export type OpenBoxOutcome =
   | { kind: 'not_found' }
   | { kind: 'unknown_table'; table: string };
 
-interface BoxRow {
-  id: string;
-  table_key: string;
-  opened_at: string | null;
-  roll: BoxRoll | null;
-}
+const BOX_COLUMNS = sqlColumns(boxes, 'id', 'table_key', 'opened_at', 'roll');
 
-const asOpened = (row: { id: string; table_key: string }, roll: BoxRoll, openedAt: string): OpenedBox => ({
+/** A box as opening reads it; the stored roll is the one `rollBox` made. */
+type BoxRow = Omit<SqlPick<typeof boxes, (typeof BOX_COLUMNS)[number]>, 'roll'> & { roll: BoxRoll | null };
+
+const asOpened = (row: SqlPick<typeof boxes, 'id' | 'table_key'>, roll: BoxRoll, openedAt: string): OpenedBox => ({
   boxId: row.id,
   table: row.table_key,
   rarity: roll.rarity,
@@ -39,7 +39,7 @@ const asOpened = (row: { id: string; table_key: string }, roll: BoxRoll, openedA
 export async function openBox(sql: Sql, target: { tenantId: string; userId: string; boxId: string }, rules: EngineRules, secret: string): Promise<OpenBoxOutcome> {
   return inUserTransaction(sql, [target.userId], async (tx): Promise<OpenBoxOutcome> => {
     const [box] = await tx<BoxRow[]>`
-      select id, table_key, opened_at, roll from boxes where id = ${target.boxId} and user_id = ${target.userId} and tenant_id = ${target.tenantId}`;
+      select ${tx(BOX_COLUMNS)} from boxes where id = ${target.boxId} and user_id = ${target.userId} and tenant_id = ${target.tenantId}`;
     if (!box) return { kind: 'not_found' };
     if (box.opened_at && box.roll) return { kind: 'already_opened', box: asOpened(box, box.roll, box.opened_at) };
     const table = rules.boxTables.find((candidate) => candidate.key === box.table_key);
@@ -50,7 +50,7 @@ export async function openBox(sql: Sql, target: { tenantId: string; userId: stri
         and opened_at > coalesce((select max(opened_at) from boxes where user_id = ${target.userId} and rarity in ('epic', 'legendary')), '-infinity')`;
     const roll = rollBox(secret, { boxId: box.id, opensSinceEpicOrBetter: streak?.opens ?? 0, table });
     // JSON text and a cast: drizzle, sharing this client, replaces postgres.js's json serializer.
-    const [opened] = await tx<{ opened_at: string }[]>`
+    const [opened] = await tx<SqlPickSet<typeof boxes, 'opened_at'>[]>`
       update boxes set opened_at = clock_timestamp(), rarity = ${roll.rarity}, roll = ${JSON.stringify(roll)}::jsonb where id = ${box.id} returning opened_at`;
     const result = asOpened(box, roll, opened?.opened_at ?? new Date().toISOString());
     const changes: NewUserUpdate[] = [{ event: 'box:opened', payload: { boxId: box.id, rarity: roll.rarity, points: roll.points, pityApplied: roll.pityApplied } }];

@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { pgArrayType, type Sql } from '../repositories/db/client.js';
+import type { SqlPickSet } from '../repositories/db/rows.js';
+import type { events } from '../repositories/db/schema.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import { GroupCommit, ItemFailure } from '../platform/group-commit.js';
 import { UserDirectory } from '../repositories/users.js';
@@ -300,7 +302,7 @@ class Rows {
     if (lost.length > 0) {
       const tenantIds = lost.map((entry) => this.tenantIds[entry.index] as string);
       const keys = lost.map((entry) => this.keys[entry.index] as string);
-      const rows = await sql<{ id: string; tenant_id: string; idempotency_key: string }[]>`
+      const rows = await sql<SqlPickSet<typeof events, 'id' | 'tenant_id' | 'idempotency_key'>[]>`
         select e.id, e.tenant_id, e.idempotency_key from events e
         join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(keys, pgArrayType.text)}) as wanted(tenant_id, idempotency_key)
           on e.tenant_id = wanted.tenant_id and e.idempotency_key = wanted.idempotency_key

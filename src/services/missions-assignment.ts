@@ -1,4 +1,6 @@
 import type { Sql } from '../repositories/db/client.js';
+import type { SqlPick, SqlRow } from '../repositories/db/rows.js';
+import type { userMissions, users } from '../repositories/db/schema.js';
 import { localDay } from '../domain/calendar.js';
 import { missionDaysToAssign } from '../domain/missions.js';
 import type { JobQueues } from '../platform/queues/producer.js';
@@ -10,13 +12,10 @@ import { deliverUpdates } from './deliveries.js';
 import { inUserTransaction } from './user-locks.js';
 
 /** A user to assign missions to, as the sweep lists them. */
-export interface MissionsUser {
-  id: string;
-  tenant_id: string;
-  timezone: string;
+export type MissionsUser = SqlPick<typeof users, 'id' | 'tenant_id' | 'timezone'> & {
   /** The latest day the user has missions of, if any. */
-  last_day: string | null;
-}
+  last_day: SqlRow<typeof userMissions>['day'] | null;
+};
 
 export interface MissionsAssignmentDeps {
   sql: Sql;

@@ -1,4 +1,6 @@
 import { pgArrayType, type Sql, type Transaction } from '../repositories/db/client.js';
+import type { SqlPick } from '../repositories/db/rows.js';
+import type { users } from '../repositories/db/schema.js';
 
 /**
  * The one lock order of every use case that changes a user's state: the users' rows first, in id
@@ -12,14 +14,7 @@ import { pgArrayType, type Sql, type Transaction } from '../repositories/db/clie
  */
 
 /** The columns of `users` a lock can return, as postgres.js hands them over (timestamps and bigints as text). */
-export interface UserLockColumns {
-  id: string;
-  tenant_id: string;
-  timezone: string;
-  previous_timezone: string | null;
-  timezone_changed_at: string | null;
-  last_update_seq: string;
-}
+export type UserLockColumns = SqlPick<typeof users, 'id' | 'tenant_id' | 'timezone' | 'previous_timezone' | 'timezone_changed_at' | 'last_update_seq'>;
 
 export type UserLockColumn = keyof UserLockColumns;
 

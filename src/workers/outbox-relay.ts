@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../repositories/db/client.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import type { JobQueues } from '../platform/queues/producer.js';
-import { engagementJobOf, type OutboxRow } from '../repositories/events.js';
+import { engagementJobOf, OUTBOX_JOB_COLUMNS, type OutboxRow } from '../repositories/events.js';
+import { sqlColumns, type SqlPick } from '../repositories/db/rows.js';
+import { outbox } from '../repositories/db/schema.js';
 
 export interface OutboxRelayOptions {
   sql: Sql;
@@ -21,6 +23,8 @@ export interface OutboxRelayOptions {
 /** Notified by the outbox insert trigger (migration 0002) once per inserting statement. */
 const OUTBOX_CHANNEL = 'pulse_outbox';
 const MAX_BACKOFF_MS = 5_000;
+/** What a relayed row answers: the job's columns and the id that orders the batch. */
+const RELAYED_COLUMNS = sqlColumns(outbox, 'id', ...OUTBOX_JOB_COLUMNS);
 
 /**
  * Hands outbox rows to the `engagement` queue. Rows are claimed with FOR UPDATE SKIP LOCKED, so
@@ -101,10 +105,10 @@ export class OutboxRelay {
       // a job that Redis loses is found again by the reconciler. The update goes by tuple id: by key, its plan read the
       // whole table, which grows with dead rows until vacuum (0.6 ms per batch on a 2.6 MB outbox, pg_stat_statements).
       const rows = (
-        await tx<(OutboxRow & { id: string })[]>`
+        await tx<(OutboxRow & SqlPick<typeof outbox, 'id'>)[]>`
           update outbox set relayed_at = now() where ctid = any(array(
             select ctid from outbox where relayed_at is null order by id limit ${this.batchSize} for update skip locked))
-          returning id, event_id, tenant_id, user_id, type, occurred_at, value`
+          returning ${tx(RELAYED_COLUMNS)}`
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
       await this.options.queues.enqueueMany('engagement.event', rows.map(engagementJobOf));

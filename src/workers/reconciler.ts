@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
 import type { Sql } from '../repositories/db/client.js';
+import type { SqlPick } from '../repositories/db/rows.js';
+import type { streaks as streaksTable, users as usersTable } from '../repositories/db/schema.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import { checkAfter, scheduleAtRiskChecks } from '../services/at-risk-checks.js';
 import type { JobQueues } from '../platform/queues/producer.js';
 import type { RulesCache } from '../repositories/engine-rules.js';
-import { engagementJobOf, type OutboxRow } from '../repositories/events.js';
+import { engagementJobOf, OUTBOX_JOB_COLUMNS, type OutboxRow } from '../repositories/events.js';
 import { takeOverduePushes } from '../repositories/user-updates.js';
 import { applySchedules } from './schedules.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
@@ -80,7 +82,7 @@ export class Reconciler {
     let after = { userId: '00000000-0000-0000-0000-000000000000', key: '' };
     let scheduled = 0;
     for (;;) {
-      const rows = await this.deps.sql<{ user_id: string; tenant_id: string; streak_key: string; last_day: string; timezone: string }[]>`
+      const rows = await this.deps.sql<(SqlPick<typeof streaksTable, 'user_id' | 'streak_key' | 'last_day'> & SqlPick<typeof usersTable, 'tenant_id' | 'timezone'>)[]>`
         select s.user_id, u.tenant_id, s.streak_key, s.last_day, u.timezone from streaks s join users u on u.id = s.user_id
         where s.current > 0 and s.last_day >= current_date - 2 and (s.user_id, s.streak_key) > (${after.userId}::uuid, ${after.key})
         order by s.user_id, s.streak_key limit ${PAGE}`;
@@ -116,7 +118,7 @@ export class Reconciler {
         update outbox set relayed_at = now() where ctid = any(array(
           select ctid from outbox where relayed_at < now() - make_interval(secs => ${this.deps.config.OUTBOX_REDELIVER_AFTER_SECONDS})
           order by relayed_at limit ${PAGE} for update skip locked))
-        returning event_id, tenant_id, user_id, type, occurred_at, value`;
+        returning ${tx(OUTBOX_JOB_COLUMNS)}`;
       if (rows.length === 0) return 0;
       const engagement = this.deps.queues.get('engagement');
       const states = await Promise.all(rows.map((row) => engagement.getJobState(row.event_id)));

@@ -1,5 +1,7 @@
 import type { EngineRules } from '../../contracts/api/rules.js';
 import { pgArrayType, type Sql, type Transaction } from '../../repositories/db/client.js';
+import type { SqlPick } from '../../repositories/db/rows.js';
+import type { processedEvents } from '../../repositories/db/schema.js';
 import { localDay } from '../../domain/calendar.js';
 import { zoneAt } from '../../domain/time-zones.js';
 import type { AtRiskCheck } from '../at-risk-checks.js';
@@ -90,7 +92,7 @@ function firstPlaces(jobs: readonly EngagementJob[]): { job: EngagementJob; inde
 async function writeMarkers(tx: Transaction, jobs: readonly EngagementJob[]): Promise<Set<string>> {
   const userIds = tx.array([...new Set(jobs.map((job) => job.userId))].sort(), pgArrayType.uuid);
   const firstJobs = firstPlaces(jobs);
-  const fresh = await tx<{ event_id: string }[]>`
+  const fresh = await tx<SqlPick<typeof processedEvents, 'event_id'>[]>`
       with input as (
         select * from unnest(
           ${tx.array(firstJobs.map(({ job }) => job.eventId), pgArrayType.uuid)}::uuid[],
