@@ -1,0 +1,212 @@
+// @ts-check
+/**
+ * Pure helpers of the dashboard page: formatting, the per-tile repaint conflation, chart buffers and
+ * token bookkeeping. No DOM here, so the unit tests run them in Node (types: format.d.ts).
+ */
+
+/** At most one repaint per tile per this many milliseconds. */
+export const REPAINT_INTERVAL_MS = 1000;
+
+/**
+ * Conflates repaints per tile: `schedule(tile, paint)` paints at once when the tile has not been
+ * painted within `intervalMs`, else once at the end of the interval, with the latest `paint` given
+ * (earlier ones are dropped: latest wins).
+ * @param {{ intervalMs?: number, now?: () => number, setTimer?: (run: () => void, ms: number) => unknown, clearTimer?: (timer: unknown) => void }} [options]
+ */
+export function createConflator(options = {}) {
+  const intervalMs = options.intervalMs ?? REPAINT_INTERVAL_MS;
+  const now = options.now ?? (() => Date.now());
+  const setTimer = options.setTimer ?? ((run, ms) => setTimeout(run, ms));
+  const clearTimer = options.clearTimer ?? ((timer) => clearTimeout(/** @type {ReturnType<typeof setTimeout>} */ (timer)));
+  /** @type {Map<string, { last: number, paint: (() => void) | undefined, timer: unknown }>} */
+  const tiles = new Map();
+
+  /** @param {{ last: number, paint: (() => void) | undefined, timer: unknown }} state */
+  const run = (state) => {
+    const paint = state.paint;
+    state.paint = undefined;
+    state.timer = undefined;
+    state.last = now();
+    paint?.();
+  };
+
+  return {
+    /**
+     * @param {string} tile
+     * @param {() => void} paint
+     */
+    schedule(tile, paint) {
+      let state = tiles.get(tile);
+      if (!state) tiles.set(tile, (state = { last: -Infinity, paint: undefined, timer: undefined }));
+      state.paint = paint;
+      if (state.timer !== undefined) return;
+      const wait = state.last + intervalMs - now();
+      if (wait <= 0) run(state);
+      else {
+        const pending = state;
+        state.timer = setTimer(() => run(pending), wait);
+      }
+    },
+    /** Drops every pending repaint (sign-out). */
+    clear() {
+      for (const state of tiles.values()) if (state.timer !== undefined) clearTimer(state.timer);
+      tiles.clear();
+    },
+  };
+}
+
+/**
+ * Appends one row to columnar chart data (`[xs, ys1, ys2, ...]`, uPlot's layout), keeping the
+ * newest `max` rows. Mutates and returns `columns`.
+ * @param {number[][]} columns
+ * @param {number[]} row
+ * @param {number} max
+ */
+export function appendRow(columns, row, max) {
+  if (row.length !== columns.length) throw new Error(`row has ${row.length} values, the chart ${columns.length} series`);
+  columns.forEach((column, i) => {
+    column.push(/** @type {number} */ (row[i]));
+    if (column.length > max) column.splice(0, column.length - max);
+  });
+  return columns;
+}
+
+/**
+ * @param {number} value
+ * @param {string} [locale]
+ */
+export const formatCount = (value, locale) => Math.round(value).toLocaleString(locale);
+
+/**
+ * A count with its unit, singular or plural: `1 user`, `1,204 events`.
+ * @param {number} value
+ * @param {string} singular
+ * @param {string} plural
+ * @param {string} [locale]
+ */
+export const formatWithUnit = (value, singular, plural, locale) => `${formatCount(value, locale)} ${Math.round(value) === 1 ? singular : plural}`;
+
+/**
+ * How many decimals show a value measured with this standard deviation: enough for two significant
+ * digits of the uncertainty (0.3 -> 2, 2.5 -> 1, 12 -> 0), at most 6.
+ * @param {number | null | undefined} sigma
+ */
+export function decimalsFor(sigma) {
+  if (sigma === null || sigma === undefined || !Number.isFinite(sigma) || sigma <= 0) return 2;
+  return Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(sigma))));
+}
+
+/**
+ * A measured value with its uncertainty and unit: `21.40 ± 0.30 °C`.
+ * @param {number} value
+ * @param {number | null | undefined} sigma
+ * @param {string | null | undefined} unit
+ * @param {string} [locale]
+ */
+export function formatMeasurement(value, sigma, unit, locale) {
+  const decimals = decimalsFor(sigma);
+  const fixed = (/** @type {number} */ n) => n.toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  const withSigma = sigma !== null && sigma !== undefined && Number.isFinite(sigma) ? `${fixed(value)} ± ${fixed(sigma)}` : fixed(value);
+  return unit ? `${withSigma} ${unit}` : withSigma;
+}
+
+/**
+ * A confidence interval at the precision its sigma allows: `19.93 to 21.07 °C`.
+ * @param {number} lo
+ * @param {number} hi
+ * @param {number | null | undefined} sigma
+ * @param {string | null | undefined} unit
+ * @param {string} [locale]
+ */
+export function formatInterval(lo, hi, sigma, unit, locale) {
+  const decimals = decimalsFor(sigma);
+  const fixed = (/** @type {number} */ n) => n.toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return `${fixed(lo)} to ${fixed(hi)}${unit ? ` ${unit}` : ''}`;
+}
+
+/**
+ * @param {number} pct
+ * @param {string} [locale]
+ */
+export const formatPercent = (pct, locale) => `${pct.toLocaleString(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`;
+
+/**
+ * A point in time as local wall-clock time (the browser's zone and locale).
+ * @param {string | number | Date} at
+ * @param {string} [locale]
+ */
+export const formatLocalTime = (at, locale) => new Date(at).toLocaleTimeString(locale);
+
+/**
+ * An age in words: `12 s ago`, `3 min ago`, `2 h ago`.
+ * @param {number} seconds
+ */
+export function formatAge(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return 'just now';
+  if (seconds < 90) return `${Math.round(seconds)} s ago`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min ago`;
+  return `${Math.round(seconds / 3600)} h ago`;
+}
+
+/** Why a reading was left out of a fused value, in words (never by colour alone). */
+export const exclusionReasons = {
+  stale: 'excluded: too old (stale)',
+  outlier: 'excluded: too far from the other readings (outlier)',
+};
+
+/** @param {string | undefined | null} reason */
+export const describeExclusion = (reason) => (reason ? (exclusionReasons[/** @type {keyof typeof exclusionReasons} */ (reason)] ?? `excluded: ${reason}`) : '');
+
+/**
+ * What the sign-in field holds: an access token (a JWT: three base64url parts, the first a JSON
+ * header), an API key (anything else), or nothing.
+ * @param {string} text
+ * @returns {'accessToken' | 'apiKey' | 'empty'}
+ */
+export function credentialKind(text) {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'empty';
+  return /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(trimmed) ? 'accessToken' : 'apiKey';
+}
+
+/**
+ * The claims of a JWT, unverified (the hub verifies it; the page only reads the tenant and the
+ * expiry for display and scheduling). Undefined when it is not a readable JWT.
+ * @param {string} token
+ * @returns {{ sub?: string, tid?: string, role?: string, exp?: number } | undefined}
+ */
+export function readTokenClaims(token) {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '=');
+    const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+    const claims = /** @type {unknown} */ (JSON.parse(new TextDecoder().decode(bytes)));
+    return claims && typeof claims === 'object' ? /** @type {{ sub?: string, tid?: string, role?: string, exp?: number }} */ (claims) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When to refresh an access token that lives `expiresInSeconds`: a minute before it expires, or a
+ * quarter of its life before for short-lived ones; never sooner than a second from now.
+ * @param {number} expiresInSeconds
+ */
+export function refreshDelayMs(expiresInSeconds) {
+  const lifeMs = expiresInSeconds * 1000;
+  return Math.max(1000, lifeMs - Math.min(60_000, lifeMs / 4));
+}
+
+/**
+ * The message a failed sign-in shows, from the hub's answer (problem+json when it has one).
+ * @param {number} status
+ * @param {{ title?: string, detail?: string } | undefined} problem
+ */
+export function signInError(status, problem) {
+  const detail = problem?.detail ? ` (${problem.detail})` : '';
+  if (status === 401) return `That API key or token was not accepted${detail}. Check it and try again.`;
+  if (status === 403) return `This credential may not open the dashboard${detail}: use the tenant's API key or an admin's access token.`;
+  if (status === 429) return `Too many attempts${detail}. Wait a little and try again.`;
+  return `Sign-in failed: the hub answered ${status}${detail}.`;
+}
