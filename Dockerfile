@@ -45,6 +45,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # Migrations are resolved at run time from <app root>/drizzle, next to dist/.
 COPY drizzle ./drizzle
 COPY --from=build /app/dist ./dist
+# The dashboard's browser files are served as they are, from beside dist/ (src/server/dashboard/page.ts).
+COPY src/server/dashboard/public ./src/server/dashboard/public
 USER node
 EXPOSE 3000
 # Readiness (Postgres and Redis reachable), probed with Node's fetch since slim has no curl.

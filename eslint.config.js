@@ -77,5 +77,11 @@ export default tseslint.config(
     files: ['tests/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
+  {
+    // The dashboard's browser modules: plain JavaScript checked by their own tsconfig (DOM types,
+    // checkJs), which also catches undefined names, so no-undef (which knows no browser globals) is off.
+    files: ['src/server/dashboard/public/**/*.js'],
+    rules: { 'no-undef': 'off' },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );
