@@ -31,6 +31,7 @@ import { stateRouter } from '../server/routes/state.js';
 import { streaksRouter } from '../server/routes/streaks.js';
 import { streamsRouter } from '../server/routes/streams.js';
 import { tokensRouter } from '../server/routes/tokens.js';
+import { dashboardRouter } from '../server/dashboard/page.js';
 import { startDashboard } from '../server/realtime/dashboard.js';
 import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
 import { createPusher } from '../server/realtime/push.js';
@@ -101,6 +102,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     streaksRouter({ sql, verifiers, limits, users, rules, queues: context.queues }),
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
     docsRouter({ openApiDocument: buildOpenApiDocument() }),
+    dashboardRouter(),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
