@@ -209,6 +209,33 @@ describe('the live dashboard in a browser (F)', { timeout: 120_000 }, () => {
     expect(restCalls.length).toBeLessThanOrEqual(5);
   });
 
+  it('shows when the socket drops, reconnects by itself and catches up from the next tick', async () => {
+    const { hub, tenant } = fixture;
+    const { page, consoleErrors, pageErrors } = await openDashboard();
+    await signIn(page, tenant.apiKey);
+    await expect.poll(() => tileText(page, '#connection'), { timeout: 10_000 }).toMatch(/Live/);
+    await expect.poll(() => tileText(page, '[data-testid="connected-users"] [data-value]'), { timeout: 10_000 }).toMatch(/users?$/);
+    const dashboardSockets = () => [...(hub.hub?.io.of('/').sockets.values() ?? [])].filter((socket) => socket.data.tenantId === tenant.tenantId && socket.data.role === 'admin');
+
+    for (const drop of ['network', 'server'] as const) {
+      const reconnecting = page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 10_000 });
+      // The connection breaks under the socket (a network fault), or the server ends the socket.
+      for (const socket of dashboardSockets()) {
+        if (drop === 'network') socket.conn.close();
+        else socket.disconnect(true);
+      }
+      await reconnecting;
+      expect(await tileText(page, '#connection')).toMatch(/reconnecting/i);
+      await expect.poll(() => tileText(page, '#connection'), { timeout: 15_000 }).toMatch(/Live/);
+      // Subscribed again: metrics arrive and the tiles catch up (events posted while away included).
+      const posted = await postEvents(hub.url, tenant.apiKey, { type: `after.${drop}`, userId: 'player-3' });
+      expect(posted.status).toBe(202);
+      await expect.poll(() => tileText(page, '[data-testid="latest-events"] li:first-child'), { timeout: 10_000 }).toContain(`after.${drop}`);
+    }
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors.map((message) => message.text())).toEqual([]);
+  });
+
   it('shows a fused signal tile whose number and contribution bars change as readings from three sources arrive', async () => {
     const { hub, tenant } = fixture;
     const { page, requests, consoleErrors, pageErrors } = await openDashboard();

@@ -521,7 +521,14 @@ function connect(token) {
   client.on('disconnect', (reason) => {
     if (socket !== client || reason === 'io client disconnect') return;
     disconnectedOnce = true;
-    setConnection('reconnecting', client.active ? 'Disconnected: reconnecting…' : 'Disconnected');
+    setConnection('reconnecting', 'Disconnected: reconnecting…');
+    // The server ended the socket (not the network): Socket.IO does not retry that by itself. A
+    // revoked or expired sign-in is refused at the handshake, which ends the session below.
+    if (!client.active) {
+      setTimeout(() => {
+        if (socket === client && !client.connected) client.connect();
+      }, 1_000);
+    }
   });
   client.io.on('reconnect_attempt', (attempt) => {
     if (socket === client) setConnection('reconnecting', `Reconnecting (attempt ${attempt})…`);
