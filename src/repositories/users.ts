@@ -1,8 +1,8 @@
 import { and, eq, sql as drizzleSql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { pgArrayType, type Database, type Sql } from './db/client.js';
-import type { SqlPick } from './db/rows.js';
 import { users, type UserRole } from './db/schema.js';
+import { idsByTenantKey, tenantKey } from './tenant-keys.js';
 import { adoptZone } from '../domain/time-zones.js';
 
 export interface UserProfile {
@@ -23,7 +23,7 @@ const profileColumns = {
   role: users.role,
 };
 
-const cacheKey = (tenantId: string, externalId: string) => `${tenantId}\u0000${externalId}`;
+const cacheKey = tenantKey;
 
 /** Tenant users, keyed by the tenant's own id for them (`externalId`). */
 export class UserDirectory {
@@ -92,16 +92,10 @@ export class UserDirectory {
       insert into users (tenant_id, external_id)
       select * from unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)})
       on conflict (tenant_id, external_id) do nothing`;
-    const rows = await sql<SqlPick<typeof users, 'id' | 'tenant_id' | 'external_id'>[]>`
-      select u.id, u.tenant_id, u.external_id from users u
-      join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)}) as wanted(tenant_id, external_id)
-        on u.tenant_id = wanted.tenant_id and u.external_id = wanted.external_id
-      -- Repeated as array conditions so even Postgres's generic plan of this prepared statement scans the index, not the table.
-      where u.tenant_id = any(${sql.array(tenantIds, pgArrayType.uuid)}) and u.external_id = any(${sql.array(externalIds, pgArrayType.text)})`;
-    for (const row of rows) {
-      const key = cacheKey(row.tenant_id, row.external_id);
-      this.ids.set(key, row.id);
-      resolved.set(key, row.id);
+    const found = await idsByTenantKey(sql, 'users', [...missing.values()].map((pair) => ({ tenantId: pair.tenantId, key: pair.externalId })));
+    for (const [key, id] of found) {
+      this.ids.set(key, id);
+      resolved.set(key, id);
     }
     return resolved;
   }

@@ -1,9 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { pgArrayType, type Sql } from '../repositories/db/client.js';
-import type { SqlPickSet } from '../repositories/db/rows.js';
-import type { events } from '../repositories/db/schema.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import { GroupCommit, ItemFailure } from '../platform/group-commit.js';
+import { idsByTenantKey, tenantKey } from '../repositories/tenant-keys.js';
 import { UserDirectory } from '../repositories/users.js';
 
 export interface EventInput {
@@ -300,17 +299,13 @@ class Rows {
   async resolveExistingDuplicates(sql: Sql, inserted: Set<string>, failures: Map<number, ItemFailure>): Promise<void> {
     const lost = [...this.byKey.values()].filter((entry) => !inserted.has(this.ids[entry.index] as string));
     if (lost.length > 0) {
-      const tenantIds = lost.map((entry) => this.tenantIds[entry.index] as string);
-      const keys = lost.map((entry) => this.keys[entry.index] as string);
-      const rows = await sql<SqlPickSet<typeof events, 'id' | 'tenant_id' | 'idempotency_key'>[]>`
-        select e.id, e.tenant_id, e.idempotency_key from events e
-        join unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(keys, pgArrayType.text)}) as wanted(tenant_id, idempotency_key)
-          on e.tenant_id = wanted.tenant_id and e.idempotency_key = wanted.idempotency_key
-        -- Repeated as array conditions so even Postgres's generic plan of this prepared statement scans the index, not the table.
-        where e.tenant_id = any(${sql.array(tenantIds, pgArrayType.uuid)}) and e.idempotency_key = any(${sql.array(keys, pgArrayType.text)})`;
-      const existing = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row.id]));
+      const existing = await idsByTenantKey(
+        sql,
+        'events',
+        lost.map((entry) => ({ tenantId: this.tenantIds[entry.index] as string, key: this.keys[entry.index] as string })),
+      );
       for (const entry of lost) {
-        const id = existing.get(`${this.tenantIds[entry.index] as string}\u0000${entry.first.idempotencyKey as string}`);
+        const id = existing.get(tenantKey(this.tenantIds[entry.index] as string, entry.first.idempotencyKey as string));
         if (id) {
           entry.first.settle(id, true);
           continue;
