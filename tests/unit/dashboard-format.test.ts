@@ -1,19 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  appendRow,
-  createConflator,
-  credentialKind,
-  decimalsFor,
-  describeExclusion,
-  formatAge,
-  formatInterval,
-  formatMeasurement,
-  formatPercent,
-  formatWithUnit,
-  readTokenClaims,
-  refreshDelayMs,
-  signInError,
-} from '../../src/server/dashboard/public/format.js';
+import * as format from '../../src/server/dashboard/public/format.js';
 
 /** A hand-driven clock and timer list for the conflator. */
 function fakeTime() {
@@ -41,7 +27,7 @@ function fakeTime() {
 describe('dashboard repaint conflation', () => {
   it('paints a tile at once, then at most once per interval with the latest state', () => {
     const time = fakeTime();
-    const conflator = createConflator({ intervalMs: 1000, ...time });
+    const conflator = format.createConflator({ intervalMs: 1000, ...time });
     const painted: string[] = [];
     conflator.schedule('users', () => painted.push('a'));
     expect(painted).toEqual(['a']);
@@ -61,7 +47,7 @@ describe('dashboard repaint conflation', () => {
 
   it('keeps tiles independent and drops pending paints on clear', () => {
     const time = fakeTime();
-    const conflator = createConflator({ intervalMs: 1000, ...time });
+    const conflator = format.createConflator({ intervalMs: 1000, ...time });
     const painted: string[] = [];
     conflator.schedule('a', () => painted.push('a1'));
     conflator.schedule('b', () => painted.push('b1'));
@@ -74,7 +60,7 @@ describe('dashboard repaint conflation', () => {
 
   it('never paints one tile more than once per interval under a flood of updates', () => {
     const time = fakeTime();
-    const conflator = createConflator({ intervalMs: 1000, ...time });
+    const conflator = format.createConflator({ intervalMs: 1000, ...time });
     const paintTimes: number[] = [];
     for (let t = 0; t < 10_000; t += 10) {
       conflator.schedule('queue:engagement', () => paintTimes.push(time.now()));
@@ -88,48 +74,48 @@ describe('dashboard repaint conflation', () => {
 describe('dashboard chart buffers', () => {
   it('appends rows column by column and keeps the newest', () => {
     const columns: number[][] = [[], [], []];
-    for (let i = 0; i < 5; i += 1) appendRow(columns, [i, i * 10, i * 100], 3);
+    for (let i = 0; i < 5; i += 1) format.appendRow(columns, [i, i * 10, i * 100], 3);
     expect(columns).toEqual([
       [2, 3, 4],
       [20, 30, 40],
       [200, 300, 400],
     ]);
-    expect(() => appendRow(columns, [1, 2], 3)).toThrow(/2 values/);
+    expect(() => format.appendRow(columns, [1, 2], 3)).toThrow(/2 values/);
   });
 });
 
 describe('dashboard formatting', () => {
   it('gives counts their unit, singular or plural', () => {
-    expect(formatWithUnit(1, 'user', 'users', 'en-US')).toBe('1 user');
-    expect(formatWithUnit(0, 'event', 'events', 'en-US')).toBe('0 events');
-    expect(formatWithUnit(12345, 'event', 'events', 'en-US')).toBe('12,345 events');
+    expect(format.formatWithUnit(1, 'user', 'users', 'en-US')).toBe('1 user');
+    expect(format.formatWithUnit(0, 'event', 'events', 'en-US')).toBe('0 events');
+    expect(format.formatWithUnit(12345, 'event', 'events', 'en-US')).toBe('12,345 events');
   });
 
   it('shows a measurement to two significant digits of its uncertainty, with its unit', () => {
-    expect(decimalsFor(0.3)).toBe(2);
-    expect(decimalsFor(2.5)).toBe(1);
-    expect(decimalsFor(12)).toBe(0);
-    expect(decimalsFor(0)).toBe(2);
-    expect(decimalsFor(1e-12)).toBe(6);
-    expect(formatMeasurement(21.0004, 0.5 / Math.sqrt(3), '°C', 'en-US')).toBe('21.00 ± 0.29 °C');
-    expect(formatMeasurement(72.8, 1.789, 'bpm', 'en-US')).toBe('72.8 ± 1.8 bpm');
-    expect(formatMeasurement(1234.5, 12, null, 'en-US')).toBe('1,235 ± 12');
-    expect(formatMeasurement(5, null, 'kg', 'en-US')).toBe('5.00 kg');
-    expect(formatInterval(19.9342, 21.0658, 0.29, '°C', 'en-US')).toBe('19.93 to 21.07 °C');
-    expect(formatInterval(69.294, 76.306, 1.789, undefined, 'en-US')).toBe('69.3 to 76.3');
+    expect(format.decimalsFor(0.3)).toBe(2);
+    expect(format.decimalsFor(2.5)).toBe(1);
+    expect(format.decimalsFor(12)).toBe(0);
+    expect(format.decimalsFor(0)).toBe(2);
+    expect(format.decimalsFor(1e-12)).toBe(6);
+    expect(format.formatMeasurement(21.0004, 0.5 / Math.sqrt(3), '°C', 'en-US')).toBe('21.00 ± 0.29 °C');
+    expect(format.formatMeasurement(72.8, 1.789, 'bpm', 'en-US')).toBe('72.8 ± 1.8 bpm');
+    expect(format.formatMeasurement(1234.5, 12, null, 'en-US')).toBe('1,235 ± 12');
+    expect(format.formatMeasurement(5, null, 'kg', 'en-US')).toBe('5.00 kg');
+    expect(format.formatInterval(19.9342, 21.0658, 0.29, '°C', 'en-US')).toBe('19.93 to 21.07 °C');
+    expect(format.formatInterval(69.294, 76.306, 1.789, undefined, 'en-US')).toBe('69.3 to 76.3');
   });
 
   it('writes percentages, ages and exclusion reasons in words', () => {
-    expect(formatPercent(33.3333, 'en-US')).toBe('33.3 %');
-    expect(formatPercent(100, 'en-US')).toBe('100.0 %');
-    expect(formatAge(12.4)).toBe('12 s ago');
-    expect(formatAge(600)).toBe('10 min ago');
-    expect(formatAge(7200)).toBe('2 h ago');
-    expect(formatAge(-1)).toBe('just now');
-    expect(describeExclusion('stale')).toBe('excluded: too old (stale)');
-    expect(describeExclusion('outlier')).toMatch(/outlier/);
-    expect(describeExclusion('unknown-reason')).toBe('excluded: unknown-reason');
-    expect(describeExclusion(undefined)).toBe('');
+    expect(format.formatPercent(33.3333, 'en-US')).toBe('33.3 %');
+    expect(format.formatPercent(100, 'en-US')).toBe('100.0 %');
+    expect(format.formatAge(12.4)).toBe('12 s ago');
+    expect(format.formatAge(600)).toBe('10 min ago');
+    expect(format.formatAge(7200)).toBe('2 h ago');
+    expect(format.formatAge(-1)).toBe('just now');
+    expect(format.describeExclusion('stale')).toBe('excluded: too old (stale)');
+    expect(format.describeExclusion('outlier')).toMatch(/outlier/);
+    expect(format.describeExclusion('unknown-reason')).toBe('excluded: unknown-reason');
+    expect(format.describeExclusion(undefined)).toBe('');
   });
 });
 
@@ -137,27 +123,27 @@ describe('dashboard sign-in helpers', () => {
   const jwt = (claims: object) => `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
 
   it('tells an access token from an API key', () => {
-    expect(credentialKind('  ')).toBe('empty');
-    expect(credentialKind('phk_0190c1a2b3c47d8e9f00112233445566_secret')).toBe('apiKey');
-    expect(credentialKind(jwt({ sub: 'u' }))).toBe('accessToken');
+    expect(format.credentialKind('  ')).toBe('empty');
+    expect(format.credentialKind('phk_0190c1a2b3c47d8e9f00112233445566_secret')).toBe('apiKey');
+    expect(format.credentialKind(jwt({ sub: 'u' }))).toBe('accessToken');
   });
 
   it('reads a token claims for display and scheduling, and nothing from garbage', () => {
-    expect(readTokenClaims(jwt({ tid: 't-1', role: 'admin', exp: 1_900_000_000, note: 'ünïcödé?' }))).toMatchObject({ tid: 't-1', role: 'admin', exp: 1_900_000_000, note: 'ünïcödé?' });
-    expect(readTokenClaims('not-a-token')).toBeUndefined();
-    expect(readTokenClaims('a.%%%.c')).toBeUndefined();
+    expect(format.readTokenClaims(jwt({ tid: 't-1', role: 'admin', exp: 1_900_000_000, note: 'ünïcödé?' }))).toMatchObject({ tid: 't-1', role: 'admin', exp: 1_900_000_000, note: 'ünïcödé?' });
+    expect(format.readTokenClaims('not-a-token')).toBeUndefined();
+    expect(format.readTokenClaims('a.%%%.c')).toBeUndefined();
   });
 
   it('refreshes a minute before expiry, or a quarter of the life before for short tokens', () => {
-    expect(refreshDelayMs(900)).toBe(840_000);
-    expect(refreshDelayMs(20)).toBe(15_000);
-    expect(refreshDelayMs(0.5)).toBe(1000);
+    expect(format.refreshDelayMs(900)).toBe(840_000);
+    expect(format.refreshDelayMs(20)).toBe(15_000);
+    expect(format.refreshDelayMs(0.5)).toBe(1000);
   });
 
   it('says plainly why a sign-in failed', () => {
-    expect(signInError(401, { detail: 'Invalid API key' })).toBe('That API key or token was not accepted (Invalid API key). Check it and try again.');
-    expect(signInError(403, undefined)).toMatch(/may not open the dashboard/);
-    expect(signInError(429, undefined)).toMatch(/Too many attempts/);
-    expect(signInError(500, { title: 'x' })).toBe('Sign-in failed: the hub answered 500.');
+    expect(format.signInError(401, { detail: 'Invalid API key' })).toBe('That API key or token was not accepted (Invalid API key). Check it and try again.');
+    expect(format.signInError(403, undefined)).toMatch(/may not open the dashboard/);
+    expect(format.signInError(429, undefined)).toMatch(/Too many attempts/);
+    expect(format.signInError(500, { title: 'x' })).toBe('Sign-in failed: the hub answered 500.');
   });
 });
