@@ -251,6 +251,31 @@ const keyOf = (input: { source: string; value: number; sigma?: number | null | u
 /** The readings excluded as outliers, as sorted keys. */
 const outlierKeys = (inputs: FusedInput[]) => inputs.filter((input) => input.excluded === 'outlier').map(keyOf).sort();
 
+interface AgreeingRun {
+  before: FusedValue;
+  after: FusedValue;
+  added: SignalReading;
+}
+
+/**
+ * Fuses `readings`, then again with one more reading that agrees with the fused value (it has
+ * that value), made `ageMs` before NOW; null when the first fusion has nothing left to fuse.
+ */
+const fuseWithAgreeing = (readings: SignalReading[], fusionRule: FusionRule, agreeing: { source: string; sigma: number; ageMs: number }): AgreeingRun | null => {
+  const before = fuse(readings, fusionRule, NOW);
+  if (before === null) return null;
+  const added = { source: agreeing.source, value: before.value, sigma: agreeing.sigma, observedAt: new Date(NOW.getTime() - agreeing.ageMs) };
+  return { before, after: fused([...readings, added], fusionRule), added };
+};
+
+/** The agreeing reading left the band no wider: sigma no larger, neither end of the 95 % interval further out (up to rounding). */
+const expectBandNoWider = ({ before, after }: AgreeingRun) => {
+  const tolerance = 1e-9 * (1 + Math.abs(before.value));
+  expect(after.sigma).toBeLessThanOrEqual(before.sigma);
+  expect(after.ci95[0]).toBeGreaterThanOrEqual(before.ci95[0] - tolerance);
+  expect(after.ci95[1]).toBeLessThanOrEqual(before.ci95[1] + tolerance);
+};
+
 describe('fusion: properties', () => {
   it('does not depend on the order of the readings', () => {
     fc.assert(
@@ -340,20 +365,15 @@ describe('fusion: properties', () => {
           });
         }),
         ({ rule: fusionRule, readings, source, sigma, ageMs }) => {
-          const before = fuse(readings, fusionRule, NOW);
-          if (before === null) return;
-          const added = { source, value: before.value, sigma: sigma ?? fusionRule.defaultSigma, observedAt: new Date(NOW.getTime() - ageMs) };
-          const after = fused([...readings, added], fusionRule);
+          const run = fuseWithAgreeing(readings, fusionRule, { source, sigma: sigma ?? fusionRule.defaultSigma, ageMs });
+          if (run === null) return;
           // With screening on, a new reading may shift the median and MAD enough to exclude (or
           // readmit) another reading; the claim is for the readings the screening treats alike.
-          const excludedAfter = outlierKeys(after.inputs);
-          const own = excludedAfter.indexOf(keyOf(added));
+          const excludedAfter = outlierKeys(run.after.inputs);
+          const own = excludedAfter.indexOf(keyOf(run.added));
           if (own >= 0) excludedAfter.splice(own, 1);
-          if (JSON.stringify(excludedAfter) !== JSON.stringify(outlierKeys(before.inputs))) return;
-          const tolerance = 1e-9 * (1 + Math.abs(before.value));
-          expect(after.sigma).toBeLessThanOrEqual(before.sigma);
-          expect(after.ci95[0]).toBeGreaterThanOrEqual(before.ci95[0] - tolerance);
-          expect(after.ci95[1]).toBeLessThanOrEqual(before.ci95[1] + tolerance);
+          if (JSON.stringify(excludedAfter) !== JSON.stringify(outlierKeys(run.before.inputs))) return;
+          expectBandNoWider(run);
         },
       ),
       { numRuns: 500 },
@@ -367,13 +387,8 @@ describe('fusion: properties', () => {
           fc.record({ rule: fc.constant({ ...base, method: 'inverse_variance' as const, outlierMad: 0 }), readings: fc.constant(readings), sigma: positiveSigma, ageMs: fc.integer(freshAges(base)) }),
         ),
         ({ rule: fusionRule, readings, sigma, ageMs }) => {
-          const before = fuse(readings, fusionRule, NOW);
-          if (before === null) return;
-          const after = fused([...readings, { source: 'agree', value: before.value, sigma, observedAt: new Date(NOW.getTime() - ageMs) }], fusionRule);
-          const tolerance = 1e-9 * (1 + Math.abs(before.value));
-          expect(after.sigma).toBeLessThanOrEqual(before.sigma);
-          expect(after.ci95[0]).toBeGreaterThanOrEqual(before.ci95[0] - tolerance);
-          expect(after.ci95[1]).toBeLessThanOrEqual(before.ci95[1] + tolerance);
+          const run = fuseWithAgreeing(readings, fusionRule, { source: 'agree', sigma, ageMs });
+          if (run !== null) expectBandNoWider(run);
         },
       ),
       { numRuns: 500 },

@@ -55,3 +55,26 @@ export const ianaTimeZone = z
   .meta({ example: 'Europe/Paris' });
 
 export const userRoleSchema = z.enum(['member', 'admin']);
+
+const MAX_FUTURE_MS = 5 * 60 * 1000;
+const MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** An ISO instant (an event's `occurredAt`, a reading's `observedAt`) no more than 5 minutes ahead and 30 days back of the hub's clock. */
+export const recentInstant = () =>
+  z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS, { message: 'is more than 5 minutes in the future' })
+    .refine((value) => Date.parse(value) >= Date.now() - MAX_AGE_MS, { message: 'is more than 30 days old' })
+    .meta({ example: '2026-11-22T08:30:00Z' });
+
+/**
+ * The body of an ingest request: one item, or `{ [field]: [...] }` with 1 to `max` of them. Returns
+ * the batch object (OpenAPI component `ids.batch`) and the union of both forms (component
+ * `ids.request`, with `ids.example` as its example).
+ */
+export function singleOrBatch<Item extends z.ZodType, Field extends string>(item: Item, field: Field, max: number, ids: { batch: string; request: string; example: z.input<Item> }) {
+  const shape = { [field]: z.array(item).min(1).max(max) } as { [K in Field]: z.ZodArray<Item> };
+  const batch = z.object(shape).strict().meta({ id: ids.batch });
+  const request = z.union([item, batch]).meta({ id: ids.request, example: ids.example });
+  return { batch, request };
+}

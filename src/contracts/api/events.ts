@@ -1,24 +1,16 @@
 import { z } from 'zod';
-import { externalUserId, storableJsonObject, storableString } from './common.js';
+import { externalUserId, recentInstant, singleOrBatch, storableJsonObject, storableString } from './common.js';
 
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_EVENTS_PER_REQUEST = 500;
 export const MAX_EVENT_DATA_BYTES = 8 * 1024;
-const MAX_FUTURE_MS = 5 * 60 * 1000;
-const MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
-
-/** `occurredAt` must be a real instant no more than 5 minutes ahead and 30 days back of the hub's clock. */
-const occurredAt = z.iso
-  .datetime({ offset: true })
-  .refine((value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS, { message: 'is more than 5 minutes in the future' })
-  .refine((value) => Date.parse(value) >= Date.now() - MAX_AGE_MS, { message: 'is more than 30 days old' })
-  .meta({ example: '2026-11-22T08:30:00Z' });
 
 export const eventInputSchema = z
   .object({
     type: z.string().regex(EVENT_TYPE_PATTERN, { message: `must match ${EVENT_TYPE_PATTERN.source}` }).meta({ example: 'workout.completed' }),
     userId: externalUserId.optional(),
-    occurredAt: occurredAt.optional(),
+    /** Must be no more than 5 minutes ahead and 30 days back of the hub's clock. */
+    occurredAt: recentInstant().optional(),
     value: z.number().refine(Number.isFinite, { message: 'must be a finite number' }).optional().meta({ example: 42.5 }),
     data: storableJsonObject(MAX_EVENT_DATA_BYTES).optional().meta({ example: { distanceKm: 5.2 } }),
     idempotencyKey: storableString(128).optional().meta({ example: 'run-2026-11-22-user-42' }),
@@ -26,15 +18,12 @@ export const eventInputSchema = z
   .strict()
   .meta({ id: 'EventInput' });
 
-export const eventBatchSchema = z
-  .object({ events: z.array(eventInputSchema).min(1).max(MAX_EVENTS_PER_REQUEST) })
-  .strict()
-  .meta({ id: 'EventBatch' });
+const INGEST_EXAMPLE: EventInputBody = { type: 'workout.completed', userId: 'user-42', value: 42.5, idempotencyKey: 'run-2026-11-22-user-42' };
 
-export const ingestRequestSchema = z.union([eventInputSchema, eventBatchSchema]).meta({
-  id: 'IngestRequest',
-  example: { type: 'workout.completed', userId: 'user-42', value: 42.5, idempotencyKey: 'run-2026-11-22-user-42' },
-});
+/** The body of POST /api/v1/events: one event, or up to MAX_EVENTS_PER_REQUEST of them under `events`. */
+const ingestRequest = singleOrBatch(eventInputSchema, 'events', MAX_EVENTS_PER_REQUEST, { batch: 'EventBatch', request: 'IngestRequest', example: INGEST_EXAMPLE });
+export const eventBatchSchema = ingestRequest.batch;
+export const ingestRequestSchema = ingestRequest.request;
 
 export const acceptedEventSchema = z.object({
   id: z.uuid(),

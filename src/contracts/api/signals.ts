@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { externalUserId, storableString } from './common.js';
+import { externalUserId, recentInstant, singleOrBatch, storableString } from './common.js';
 import { EVENT_TYPE_PATTERN } from './events.js';
 
 /**
@@ -28,8 +28,6 @@ export const MAX_SOURCE_TRUST = 1e3;
  */
 export const MAX_STALE_HALF_LIVES = 64;
 const MAX_WINDOW_SECONDS = 30 * 24 * 60 * 60;
-const MAX_FUTURE_MS = 5 * 60 * 1000;
-const MAX_AGE_MS = MAX_WINDOW_SECONDS * 1000;
 
 export const fusionMethods = ['inverse_variance', 'weighted_mean', 'median'] as const;
 export type FusionMethod = (typeof fusionMethods)[number];
@@ -87,13 +85,6 @@ export type FusionRule = z.infer<typeof fusionRuleSchema>;
 
 export const DEFAULT_FUSION_RULE: FusionRule = fusionRuleSchema.parse({});
 
-/** `observedAt` must be a real instant no more than 5 minutes ahead and 30 days back of the hub's clock, as for events. */
-const observedAt = z.iso
-  .datetime({ offset: true })
-  .refine((value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS, { message: 'is more than 5 minutes in the future' })
-  .refine((value) => Date.parse(value) >= Date.now() - MAX_AGE_MS, { message: 'is more than 30 days old' })
-  .meta({ example: '2026-11-22T08:30:00Z' });
-
 export const signalInputSchema = z
   .object({
     key: signalKey,
@@ -101,23 +92,20 @@ export const signalInputSchema = z
     value: signalValue,
     sigma: sigma.optional(),
     unit: unit.optional(),
-    /** When the reading was made; the time it is received when absent. */
-    observedAt: observedAt.optional(),
+    /** When the reading was made, no more than 5 minutes ahead and 30 days back of the hub's clock as for events; the time it is received when absent. */
+    observedAt: recentInstant().optional(),
     userId: externalUserId.optional(),
     idempotencyKey: storableString(128).optional().meta({ example: 'garmin-2026-11-22T08:30:00Z-user-42' }),
   })
   .strict()
   .meta({ id: 'SignalInput' });
 
-export const signalBatchSchema = z
-  .object({ signals: z.array(signalInputSchema).min(1).max(MAX_SIGNALS_PER_REQUEST) })
-  .strict()
-  .meta({ id: 'SignalBatch' });
+const SIGNAL_INGEST_EXAMPLE: SignalInputBody = { key: 'heart.rate', source: 'watch:garmin', value: 72, sigma: 2, unit: 'bpm', userId: 'user-42', observedAt: '2026-11-22T08:30:00Z' };
 
-export const signalIngestRequestSchema = z.union([signalInputSchema, signalBatchSchema]).meta({
-  id: 'SignalIngestRequest',
-  example: { key: 'heart.rate', source: 'watch:garmin', value: 72, sigma: 2, unit: 'bpm', userId: 'user-42', observedAt: '2026-11-22T08:30:00Z' },
-});
+/** The body of a signal ingest: one reading, or up to MAX_SIGNALS_PER_REQUEST of them under `signals`. */
+const signalIngestRequest = singleOrBatch(signalInputSchema, 'signals', MAX_SIGNALS_PER_REQUEST, { batch: 'SignalBatch', request: 'SignalIngestRequest', example: SIGNAL_INGEST_EXAMPLE });
+export const signalBatchSchema = signalIngestRequest.batch;
+export const signalIngestRequestSchema = signalIngestRequest.request;
 
 const instant = z.iso.datetime({ offset: true });
 
