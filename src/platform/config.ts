@@ -87,12 +87,17 @@ export const configSchema = z.object({
     .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
   /** Key of the HMAC behind mystery box rolls. Unset outside production: generated once and kept in DATA_DIR/box-secret. */
   BOX_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** The operator's credential for /admin/queues (queues span tenants). Unset outside production: generated once and kept in DATA_DIR/operator-token. */
+  OPERATOR_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
 
   /** Fixes the zero-config demo tenant's API key (otherwise generated on first start). */
   PULSE_DEMO_API_KEY: z.string().regex(/^phk_[0-9a-f]{32}_[\w-]{43}$/, 'an API key as printed by tenant:create').optional(),
 }).superRefine((config, ctx) => {
   if (!config.BOX_SECRET && config.NODE_ENV === 'production') {
     ctx.addIssue({ code: 'custom', path: ['BOX_SECRET'], message: 'required in production (box rolls are derived from it)' });
+  }
+  if (!config.OPERATOR_TOKEN && config.NODE_ENV === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['OPERATOR_TOKEN'], message: 'required in production (it guards the queue admin UI at /admin/queues)' });
   }
   if (config.JWT_ALGORITHM === 'HS256') {
     if (!config.JWT_SECRET && config.NODE_ENV === 'production') {

@@ -29,3 +29,11 @@ export async function resolveJwtSecret(config: Config): Promise<string | undefin
 export async function resolveBoxSecret(config: Config): Promise<string> {
   return config.BOX_SECRET ?? persistedSecret(config.DATA_DIR, 'box-secret');
 }
+
+/** Where a generated operator token is kept outside production. */
+export const OPERATOR_TOKEN_FILE = 'operator-token';
+
+/** The operator's credential for the queue admin UI: OPERATOR_TOKEN when set, otherwise DATA_DIR/operator-token. */
+export async function resolveOperatorToken(config: Config): Promise<string> {
+  return config.OPERATOR_TOKEN ?? persistedSecret(config.DATA_DIR, OPERATOR_TOKEN_FILE);
+}

@@ -11,7 +11,7 @@ import { RefreshTokenStore } from '../repositories/refresh-tokens.js';
 import { ApiKeyVerifier } from '../repositories/tenants.js';
 import { UserDirectory } from '../repositories/users.js';
 import type { AppContext } from './context.js';
-import { resolveBoxSecret, resolveJwtSecret } from '../platform/secrets.js';
+import { resolveBoxSecret, resolveJwtSecret, resolveOperatorToken } from '../platform/secrets.js';
 import { createApp } from '../server/app.js';
 import { answerClientError } from '../server/middleware/problems.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
@@ -32,6 +32,7 @@ import { streaksRouter } from '../server/routes/streaks.js';
 import { streamsRouter } from '../server/routes/streams.js';
 import { tokensRouter } from '../server/routes/tokens.js';
 import { dashboardRouter } from '../server/dashboard/page.js';
+import { queueBoardRouter } from '../server/admin/queue-board.js';
 import { startDashboard } from '../server/realtime/dashboard.js';
 import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
 import { createPusher } from '../server/realtime/push.js';
@@ -103,6 +104,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
     docsRouter({ openApiDocument: buildOpenApiDocument() }),
     dashboardRouter(),
+    queueBoardRouter({ queues: context.queues, operatorToken: await resolveOperatorToken(config), limits }),
   ];
   const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes

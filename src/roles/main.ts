@@ -2,6 +2,7 @@ import { loadConfig } from '../platform/config.js';
 import { createLogger, errorFields } from '../platform/logger.js';
 import { boot, processRoles, type ProcessRole } from './boot.js';
 import { ensureDemoTenant } from './demo-tenant.js';
+import { announceOperatorPages } from './operator-pages.js';
 import { Lifecycle } from '../platform/lifecycle.js';
 import { RedisServerMissingError, resolveServices } from '../platform/local-services/index.js';
 
@@ -29,7 +30,10 @@ try {
   lifecycle.defer('local servers', () => services.stop());
   const { context, hub } = await boot({ role, config, logger, lifecycle, ...services });
   // Zero-config means someone is trying Pulse Hub out: hand them a tenant and key that work.
-  if (hub && !config.DATABASE_URL) await ensureDemoTenant(context.database.db, config, hub.url, logger);
+  if (hub && !config.DATABASE_URL) {
+    await announceOperatorPages(config, hub.url, logger);
+    await ensureDemoTenant(context.database.db, config, hub.url, logger);
+  }
 } catch (error) {
   logger.error('start-up failed', errorFields(error));
   // Advice for the person at the terminal reads better as plain text than inside a JSON line.

@@ -64,15 +64,27 @@ describe('parseConfig', () => {
   });
 
   it('requires the JWT and box secrets in production, and PEM keys for asymmetric algorithms', () => {
-    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET', 'JWT_SECRET']);
+    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET', 'OPERATOR_TOKEN', 'JWT_SECRET']);
     expect(issuesOf({ BOX_SECRET: 'short' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET']);
     expect(issuesOf({ JWT_ALGORITHM: 'EdDSA' }).map((issue) => issue.variable).sort()).toEqual(['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY']);
     expect(issuesOf({ JWT_SECRET: 'too short' }).map((issue) => issue.variable)).toEqual(['JWT_SECRET']);
   });
 
+  it('refuses a production start without OPERATOR_TOKEN (the queue admin UI), naming the variable', () => {
+    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32) };
+    const issues = issuesOf(secrets);
+    expect(issues.map((issue) => issue.variable)).toEqual(['OPERATOR_TOKEN']);
+    expect(issues[0]?.message).toMatch(/required in production/);
+    expect(() => parseConfig(secrets)).toThrow(/OPERATOR_TOKEN/);
+    expect(issuesOf({ ...secrets, OPERATOR_TOKEN: 'short' }).map((issue) => issue.variable)).toEqual(['OPERATOR_TOKEN']);
+    expect(parseConfig({ ...secrets, OPERATOR_TOKEN: 'z'.repeat(32) }).OPERATOR_TOKEN).toBe('z'.repeat(32));
+    // Outside production it may stay unset: the hub generates one into DATA_DIR.
+    expect(parseConfig({}).OPERATOR_TOKEN).toBeUndefined();
+  });
+
   it('writes readable logs only to a development terminal', () => {
     expect(parseConfig({}, true).LOG_FORMAT).toBe('pretty');
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32) }, true).LOG_FORMAT).toBe('json');
+    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32), OPERATOR_TOKEN: 'z'.repeat(32) }, true).LOG_FORMAT).toBe('json');
     expect(parseConfig({ LOG_FORMAT: 'pretty' }, false).LOG_FORMAT).toBe('pretty');
   });
 });
