@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { z } from 'zod';
 import type { acceptedEventSchema, EventInputBody } from '../contracts/api/events.js';
+import type { FusedSignal } from '../contracts/api/signals.js';
 import type { StreamMessage } from '../contracts/api/streams.js';
 import type { AckResponse, ClientToServerEvents, DashboardMetrics, ServerToClientEvents } from '../contracts/socket/contracts.js';
 import { userUpdateNames, type UserUpdateName } from '../contracts/socket/update-names.js';
@@ -21,8 +22,13 @@ export interface PulseClientOptions {
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
 }
 
-type UserUpdateListeners = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) => void };
+type UserUpdateListeners = { [N in Exclude<UserUpdateName, 'signal:fused'>]: (update: UserUpdateMessage<N>) => void };
 export interface PulseClientEvents extends UserUpdateListeners {
+  /**
+   * A signal's new fused value: the user's own signals as per-user updates (with `seq`, in order,
+   * recovered after a reconnect), tenant-wide ones after `subscribe('signal:<key>')` (live only, no `seq`).
+   */
+  'signal:fused': (signal: FusedSignal | UserUpdateMessage<'signal:fused'>) => void;
   'stream:message': (message: StreamMessage) => void;
   'dashboard:metrics': (metrics: DashboardMetrics) => void;
   /** Updates were lost beyond retention and no `loadSnapshot` was given: reload state yourself. */
@@ -83,7 +89,11 @@ export class PulseClient {
       },
     });
     for (const name of userUpdateNames) {
-      this.socket.on(name, (update: UserUpdateMessage) => this.receive({ event: name, data: update } as UserUpdate));
+      this.socket.on(name, (update: UserUpdateMessage) => {
+        // A tenant-wide signal's value has no seq: it is not one of the user's updates.
+        if (name === 'signal:fused' && typeof (update as { seq?: unknown }).seq !== 'number') this.emit('signal:fused', update as unknown as FusedSignal);
+        else this.receive({ event: name, data: update } as UserUpdate);
+      });
     }
     this.socket.on('stream:message', (message) => this.emit('stream:message', message));
     this.socket.on('dashboard:metrics', (metrics) => this.emit('dashboard:metrics', metrics));

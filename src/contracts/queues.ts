@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { fusedSignalSchema } from './api/signals.js';
 import { userUpdateSchema } from './socket/user-updates.js';
 
 /** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
-export const queueNames = ['maintenance', 'engagement', 'realtime'] as const;
+export const queueNames = ['maintenance', 'engagement', 'realtime', 'signals'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 /** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
@@ -27,6 +28,27 @@ export const jobDefinitions = {
     payload: z.object({
       deliveries: z.array(z.object({ tenantId: z.uuid(), userId: z.uuid(), updates: z.array(userUpdateSchema).min(1) })).min(1),
     }),
+  },
+  /**
+   * A tenant-wide signal's new fused value, for whichever hub takes it to push to the `signal:<key>`
+   * subscribers and the tenant's dashboard (through the adapter, so every node's sockets get it).
+   */
+  'realtime.signal': {
+    queue: 'realtime',
+    payload: z.object({ tenantId: z.uuid(), signal: fusedSignalSchema }),
+  },
+  /**
+   * Recompute one signal from its stored readings. Added (deduplicated per signal) for every
+   * relayed reading, so a burst of readings costs one computation; `userId` null is tenant-wide.
+   */
+  'signals.fuse': {
+    queue: 'signals',
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid().nullable(), key: z.string() }),
+  },
+  /** Drops fused history and readings older than the retention. */
+  'signals.prune': {
+    queue: 'maintenance',
+    payload: z.object({}),
   },
   /** Delayed to the at-risk hour of a user's local day: warns when a live streak has nothing yet that day. */
   'streak.at-risk': {

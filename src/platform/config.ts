@@ -66,6 +66,10 @@ export const configSchema = z.object({
 
   /** How long per-user updates stay available to `sync`; a client further behind reloads its snapshot. */
   USER_UPDATES_RETENTION_DAYS: positiveInt.default(7),
+  /** A signal is fused at most once per this many milliseconds (always once more after its last reading). */
+  FUSION_MIN_INTERVAL_MS: positiveInt.default(250),
+  /** How long fused history (for charts) and raw signal readings are kept. */
+  SIGNAL_HISTORY_RETENTION_DAYS: positiveInt.default(7),
   /** How often each worker compares Postgres with Redis, handing over again what Redis lost. */
   RECONCILE_INTERVAL_MS: positiveInt.default(5_000),
   /** An event relayed this long ago and still not applied is checked: re-queued if Redis lost its job. */

@@ -1,9 +1,7 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import type { EventPage } from '../contracts/api/events.js';
 import type { Database } from './db/client.js';
-import type { JobPayload } from '../contracts/queues.js';
-import { sqlColumns, type SqlPick } from './db/rows.js';
-import { events, outbox, users } from './db/schema.js';
+import { events, users } from './db/schema.js';
 
 export interface EventFilter {
   tenantId: string;
@@ -45,20 +43,3 @@ export async function listEvents(db: Database, filter: EventFilter): Promise<Eve
     next: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
   };
 }
-
-/** The columns of an outbox row the relay and the reconciler hand over (`returning ${sql(OUTBOX_JOB_COLUMNS)}`). */
-export const OUTBOX_JOB_COLUMNS = sqlColumns(outbox, 'event_id', 'tenant_id', 'user_id', 'type', 'occurred_at', 'value');
-
-/** An outbox row as the relay and the reconciler read it (timestamps arrive as strings: drizzle shares this client). */
-export type OutboxRow = SqlPick<typeof outbox, (typeof OUTBOX_JOB_COLUMNS)[number]>;
-
-/** The `engagement.event` job of an outbox row: it carries what the engine reads, and its id is the event's, so a second hand-over adds nothing. */
-export const engagementJobOf = (row: OutboxRow) => ({
-  payload: {
-    eventId: row.event_id,
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value },
-  } satisfies JobPayload<'engagement.event'>,
-  options: { jobId: row.event_id },
-});

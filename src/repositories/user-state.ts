@@ -7,6 +7,7 @@ import { localDay } from '../domain/calendar.js';
 import { EMPTY_STREAK } from '../domain/streaks.js';
 import { missionsOfDay } from './missions.js';
 import { pointsBalance } from './rewards.js';
+import { listFused } from './signals.js';
 import { streakViewOf } from './streaks.js';
 
 const iso = (value: string) => new Date(value).toISOString();
@@ -23,7 +24,7 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
     if (!user) return undefined;
     const zone = user.timezone;
     const today = localDay(now, zone);
-    const [streaks, records, missions, points, badges, boxes, campaigns] = await Promise.all([
+    const [streaks, records, missions, points, badges, boxes, campaigns, signals] = await Promise.all([
       streaksOf(tx, userId, rules, today, zone),
       tx<SqlPick<typeof personalRecords, 'metric_key' | 'best' | 'day' | 'achieved_at'>[]>`
         select metric_key, best, day, achieved_at from personal_records where user_id = ${userId} order by metric_key`,
@@ -35,6 +36,7 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
       tx<(SqlPick<typeof campaignsTable, 'key' | 'name' | 'ends_at'> & SqlPick<typeof campaignProgress, 'points' | 'tier'>)[]>`
         select c.key, c.name, p.points, p.tier, c.ends_at from campaign_progress p join campaigns c on c.id = p.campaign_id
         where p.user_id = ${userId} and c.ends_at > ${now.toISOString()} order by c.ends_at`,
+      listFused(tx, { tenantId, userId }),
     ]);
     return {
       seq: Number(user.last_update_seq),
@@ -47,6 +49,7 @@ export async function loadUserState(sql: Sql, tenantId: string, userId: string, 
       badges: badges.map((row) => row.badge),
       boxes: boxes.map((row) => ({ id: row.id, table: row.table_key, grantedAt: iso(row.granted_at), openedAt: row.opened_at && iso(row.opened_at), rarity: row.rarity })),
       campaigns: campaigns.map((row) => ({ key: row.key, name: row.name, points: row.points, tier: row.tier, endsAt: iso(row.ends_at) })),
+      signals,
     };
   });
 }

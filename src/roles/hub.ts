@@ -29,12 +29,14 @@ import { eventsRouter } from '../server/routes/events.js';
 import { rulesRouter } from '../server/routes/rules.js';
 import { stateRouter } from '../server/routes/state.js';
 import { streaksRouter } from '../server/routes/streaks.js';
+import { signalsRouter } from '../server/routes/signals.js';
 import { streamsRouter } from '../server/routes/streams.js';
 import { tokensRouter } from '../server/routes/tokens.js';
 import { dashboardRouter } from '../server/dashboard/page.js';
 import { queueBoardRouter } from '../server/admin/queue-board.js';
 import { startDashboard } from '../server/realtime/dashboard.js';
 import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
+import { createRealtimeSignalHandler } from '../server/realtime/signal-handler.js';
 import { createPusher } from '../server/realtime/push.js';
 import { attachSocketServer, createSocketServer } from '../server/realtime/socket-server.js';
 import { SessionGuard } from '../server/realtime/sessions.js';
@@ -97,6 +99,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits, sessions }),
     eventsRouter({ db, verifiers, users, writer, limits }),
     streamsRouter({ verifiers, limits, io }),
+    signalsRouter({ sql, verifiers, limits, users, rules }),
     stateRouter({ sql, verifiers, limits, users, rules }),
     boxesRouter({ sql, verifiers, limits, rules, queues: context.queues, boxSecret: await resolveBoxSecret(config) }),
     rulesRouter({ db, sql, verifiers, limits }),
@@ -126,7 +129,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // The hub consumes its queues (`realtime`) like the worker role consumes its own: one registry
   // that refuses a missing or doubled handler, one pool at the shared concurrency table's settings.
   const pusher = createPusher(io);
-  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher)], consumedJobNames('hub'));
+  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher), createRealtimeSignalHandler(pusher)], consumedJobNames('hub'));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const consumers = startWorkerPool({ role: 'hub', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('realtime delivery', (remainingMs) => consumers.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));

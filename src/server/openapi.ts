@@ -80,6 +80,7 @@ export function buildOpenApiDocument(routes: readonly AnyRouteDeclaration[] = de
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'tokens', description: 'Access and refresh tokens for tenant users' },
       { name: 'events', description: 'Event ingestion and listing' },
+      { name: 'signals', description: 'Numeric readings from several sources, fused into one value with its provenance' },
     ],
   });
 }

@@ -14,7 +14,7 @@ import type { users } from '../repositories/db/schema.js';
  */
 
 /** The columns of `users` a lock can return, as postgres.js hands them over (timestamps and bigints as text). */
-export type UserLockColumns = SqlPick<typeof users, 'id' | 'tenant_id' | 'timezone' | 'previous_timezone' | 'timezone_changed_at' | 'last_update_seq'>;
+export type UserLockColumns = SqlPick<typeof users, 'id' | 'tenant_id' | 'external_id' | 'timezone' | 'previous_timezone' | 'timezone_changed_at' | 'last_update_seq'>;
 
 export type UserLockColumn = keyof UserLockColumns;
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../repositories/db/client.js';
 import { errorFields, type Logger } from '../platform/logger.js';
 import type { JobQueues } from '../platform/queues/producer.js';
-import { engagementJobOf, OUTBOX_JOB_COLUMNS, type OutboxRow } from '../repositories/events.js';
+import { enqueueOutboxRows, OUTBOX_JOB_COLUMNS, type OutboxRow } from './outbox-jobs.js';
 import { sqlColumns, type SqlPick } from '../repositories/db/rows.js';
 import { outbox } from '../repositories/db/schema.js';
 
@@ -111,7 +111,7 @@ export class OutboxRelay {
           returning ${tx(RELAYED_COLUMNS)}`
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
-      await this.options.queues.enqueueMany('engagement.event', rows.map(engagementJobOf));
+      await enqueueOutboxRows(this.options.queues, rows);
       return rows.length;
     });
   }

@@ -7,7 +7,7 @@ import { errorFields, type Logger } from '../platform/logger.js';
 import { checkAfter, scheduleAtRiskChecks } from '../services/at-risk-checks.js';
 import type { JobQueues } from '../platform/queues/producer.js';
 import type { RulesCache } from '../repositories/engine-rules.js';
-import { engagementJobOf, OUTBOX_JOB_COLUMNS, type OutboxRow } from '../repositories/events.js';
+import { enqueueOutboxRows, OUTBOX_JOB_COLUMNS, type OutboxRow } from './outbox-jobs.js';
 import { takeOverduePushes } from '../repositories/user-updates.js';
 import { applySchedules } from './schedules.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
@@ -121,11 +121,13 @@ export class Reconciler {
         returning ${tx(OUTBOX_JOB_COLUMNS)}`;
       if (rows.length === 0) return 0;
       const engagement = this.deps.queues.get('engagement');
-      const states = await Promise.all(rows.map((row) => engagement.getJobState(row.event_id)));
+      // A signal reading's row is asked for again as it is: its fusion job is deduplicated per signal, so a
+      // fusion still queued absorbs it, and one that ran meanwhile took the row (this one committed later).
+      const states = await Promise.all(rows.map((row) => (row.kind === 'event' ? engagement.getJobState(row.event_id) : Promise.resolve('unknown'))));
       // Waiting in a long queue, being applied, or failed (kept for an operator to retry): Redis still has them.
       const lost = rows.filter((_, i) => states[i] === 'unknown');
       if (lost.length > 0) {
-        await this.deps.queues.enqueueMany('engagement.event', lost.map(engagementJobOf));
+        await enqueueOutboxRows(this.deps.queues, lost);
         await this.deps.redis.incrby(requeuedCounterKey(this.deps.config.REDIS_PREFIX), lost.length);
         this.deps.logger.warn('handed over again accepted events whose jobs Redis lost', { events: lost.length });
       }

@@ -66,8 +66,8 @@ describe('accepted means applied and stored means pushed, whatever Redis does', 
       select count(*)::int as n from user_updates where type = 'activity:recorded' and payload->>'eventId' = any(${accepted}) group by payload->>'eventId'`;
     expect(applied).toHaveLength(accepted.length);
     expect(applied.every((row) => row.n === 1)).toBe(true);
-    const schedulers = await until(() => hub.context.queues.get('maintenance').getJobSchedulers(), (found) => found.length >= 2);
-    expect(schedulers.map((scheduler) => scheduler.key).sort()).toEqual(['missions.sweep:every', 'user-updates.prune:daily']);
+    const schedulers = await until(() => hub.context.queues.get('maintenance').getJobSchedulers(), (found) => found.length >= 3);
+    expect(schedulers.map((scheduler) => scheduler.key).sort()).toEqual(['missions.sweep:every', 'signals.prune:hourly', 'user-updates.prune:daily']);
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^pulse_outbox_requeued_total ${accepted.length}$`, 'm'));
   });

@@ -35,9 +35,10 @@ describe('queue consumers', () => {
     expect(queueConsumers.realtime).toEqual({ role: 'hub', concurrency: 64 });
   });
 
-  it('splits the jobs between the roles: the hub handles realtime.deliver, the worker everything else', () => {
-    expect(consumedJobNames('hub')).toEqual(['realtime.deliver']);
+  it('splits the jobs between the roles: the hub handles the realtime pushes, the worker everything else', () => {
+    expect(consumedJobNames('hub')).toEqual(['realtime.deliver', 'realtime.signal']);
     expect(consumedJobNames('worker')).not.toContain('realtime.deliver');
+    expect(consumedJobNames('worker')).toContain('signals.fuse');
     expect([...consumedJobNames('worker'), ...consumedJobNames('hub')].sort()).toEqual([...jobNames].sort());
   });
 

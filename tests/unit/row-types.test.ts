@@ -3,7 +3,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { sqlColumns, type SqlColumn, type SqlPick, type SqlPickSet, type SqlRow } from '../../src/repositories/db/rows.js';
 import * as schema from '../../src/repositories/db/schema.js';
 import { boxes, outbox, type rewards, type streaks, type userMissions, type users } from '../../src/repositories/db/schema.js';
-import { OUTBOX_JOB_COLUMNS, type OutboxRow } from '../../src/repositories/events.js';
+import { OUTBOX_JOB_COLUMNS, type OutboxRow } from '../../src/workers/outbox-jobs.js';
 import type { MissionRow } from '../../src/repositories/missions.js';
 import type { UserLockColumns } from '../../src/services/user-locks.js';
 import type { RewardSpec } from '../../src/contracts/api/rules.js';
@@ -42,7 +42,7 @@ describe('row types of hand-written SQL (src/repositories/db/rows.ts)', () => {
       reward: RewardSpec;
       completed_at: string | null;
     }>();
-    expectTypeOf<OutboxRow>().toEqualTypeOf<{ event_id: string; tenant_id: string; user_id: string; type: string; occurred_at: string; value: number | null }>();
+    expectTypeOf<OutboxRow>().toEqualTypeOf<{ event_id: string; kind: 'event' | 'signal'; tenant_id: string; user_id: string | null; type: string; occurred_at: string; value: number | null }>();
     expectTypeOf<UserLockColumns['timezone_changed_at']>().toEqualTypeOf<string | null>();
   });
 

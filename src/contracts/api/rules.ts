@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPE_PATTERN } from './events.js';
+import { fusionRuleSchema, signalKey, type FusionRule } from './signals.js';
 
 /**
  * A tenant's engagement rules: what counts for streaks, which personal records are kept, the
@@ -144,6 +145,17 @@ export const engineRulesSchema = z
     lateEventGraceHours: z.int().min(0).max(24 * 14).default(48),
     /** Local wall-clock hour at which a streak with nothing yet today is reported at risk. */
     atRiskHour: z.int().min(0).max(23).default(20),
+    /** How signals are fused: `default` for any key, `keys` for particular ones (each a whole rule; omitted fields take the defaults). */
+    signals: z
+      .object({
+        default: fusionRuleSchema.prefault({}),
+        keys: z
+          .record(signalKey, fusionRuleSchema)
+          .refine((keys) => Object.keys(keys).length <= 200, { message: 'at most 200 signal rules' })
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((rules, context) => {
@@ -160,6 +172,9 @@ export const engineRulesSchema = z
   .meta({ id: 'EngineRules' });
 
 export type EngineRules = z.infer<typeof engineRulesSchema>;
+
+/** The fusion rule of one signal key. */
+export const fusionRuleFor = (rules: Pick<EngineRules, 'signals'>, key: string): FusionRule => rules.signals.keys[key] ?? rules.signals.default;
 
 export const DEFAULT_ENGINE_RULES: EngineRules = engineRulesSchema.parse({});
 

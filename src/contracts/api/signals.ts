@@ -33,7 +33,7 @@ export const fusionMethods = ['inverse_variance', 'weighted_mean', 'median'] as 
 export type FusionMethod = (typeof fusionMethods)[number];
 
 /** The key naming a signal: the same charset and length as an event type. */
-const signalKey = z.string().regex(EVENT_TYPE_PATTERN, { message: `must match ${EVENT_TYPE_PATTERN.source}` }).meta({ example: 'heart.rate' });
+export const signalKey = z.string().regex(EVENT_TYPE_PATTERN, { message: `must match ${EVENT_TYPE_PATTERN.source}` }).meta({ example: 'heart.rate' });
 const signalSource = z
   .string()
   .regex(SIGNAL_SOURCE_PATTERN, { message: 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"' })

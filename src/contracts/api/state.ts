@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fusedSignalSchema } from './signals.js';
 import { rewardSpecSchema } from './rules.js';
 
 const day = z.iso.date();
@@ -40,6 +41,8 @@ export const userStateSchema = z
     badges: z.array(z.string()),
     boxes: z.array(z.object({ id: z.uuid(), table: z.string(), grantedAt: z.iso.datetime(), openedAt: z.iso.datetime().nullable(), rarity: z.string().nullable() })),
     campaigns: z.array(z.object({ key: z.string(), name: z.string(), points: z.int(), tier: z.int(), endsAt: z.iso.datetime() })),
+    /** The user's own signals with their latest fused value (tenant-wide ones: `GET /api/v1/signals`). */
+    signals: z.array(fusedSignalSchema),
   })
   .meta({
     id: 'UserState',

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { UserRole } from '../roles.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
+import type { FusedSignal } from '../api/signals.js';
+import { EVENT_TYPE_PATTERN } from '../api/events.js';
 import { STREAM_NAME } from '../api/streams.js';
 import type { StreamMessage } from '../api/streams.js';
 import type { UserUpdate, UserUpdateMessage, UserUpdateName } from './user-updates.js';
@@ -27,13 +29,20 @@ export interface ConnectErrorData {
 
 /** Rooms a client may ask for: `dashboard` (admins) and `stream:<name>` within its own tenant. */
 export const STREAM_ROOM = new RegExp(`^stream:${STREAM_NAME.source.slice(1)}`);
+/** `signal:<key>`: the fused values of one tenant-wide signal. */
+export const SIGNAL_ROOM = new RegExp(`^signal:${EVENT_TYPE_PATTERN.source.slice(1)}`);
 export const roomRequestSchema = z.object({ room: z.string().max(80) }).strict();
 export const refreshRequestSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
 export const trackRequestSchema = eventInputSchema;
 
-type UserUpdateEvents = { [N in UserUpdateName]: (update: UserUpdateMessage<N>) => void };
+type UserUpdateEvents = { [N in Exclude<UserUpdateName, 'signal:fused'>]: (update: UserUpdateMessage<N>) => void };
 
 export interface ServerToClientEvents extends UserUpdateEvents {
+  /**
+   * A signal's new fused value. User-scoped: a per-user update (with `seq` and `at`, recoverable
+   * with `sync`). Tenant-wide: to the `signal:<key>` subscribers and the dashboard, live only (no seq).
+   */
+  'signal:fused': (signal: FusedSignal | UserUpdateMessage<'signal:fused'>) => void;
   /** The token expired without an `auth:refresh`, or its login was revoked; the server disconnects right after. */
   'session:expired': (notice: { reason: 'token_expired' | 'session_revoked' }) => void;
   /** A message published to a `stream:<name>` room the socket subscribed to. */
@@ -96,6 +105,8 @@ export const rooms = {
   tenant: (tenantId: string) => `tenant:${tenantId}`,
   dashboard: (tenantId: string) => `tenant:${tenantId}:dashboard`,
   stream: (tenantId: string, name: string) => `tenant:${tenantId}:${name}`,
+  /** The subscribers of one tenant-wide signal (the client asks for `signal:<key>`). */
+  signal: (tenantId: string, key: string) => `tenant:${tenantId}:signal:${key}`,
   /** Every socket of one login, so revoking it disconnects them on every node. */
   family: (familyId: string) => `family:${familyId}`,
 };

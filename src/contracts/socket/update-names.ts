@@ -14,6 +14,8 @@ export const userUpdateNames = [
   'reward:granted',
   'box:opened',
   'campaign:progressed',
+  /** A user-scoped signal's new fused value (tenant-wide signals go to `signal:<key>` subscribers, without seq). */
+  'signal:fused',
 ] as const;
 
 export type UserUpdateName = (typeof userUpdateNames)[number];

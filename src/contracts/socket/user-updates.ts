@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rarities } from '../api/rules.js';
+import { fusedSignalSchema } from '../api/signals.js';
 import { missionStateSchema } from '../api/state.js';
 import { userUpdateNames, type UserUpdateName } from './update-names.js';
 
@@ -37,6 +38,7 @@ export const userUpdatePayloadSchemas = {
   'reward:granted': z.object({ reward: grantedRewardSchema, points: z.int() }),
   'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
   'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),
+  'signal:fused': fusedSignalSchema,
 } satisfies Record<UserUpdateName, z.ZodType>;
 
 export type UserUpdatePayloads = { [N in UserUpdateName]: z.infer<(typeof userUpdatePayloadSchemas)[N]> };

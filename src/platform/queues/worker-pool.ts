@@ -17,6 +17,8 @@ export const queueConsumers = {
   engagement: { role: 'worker', concurrency: 64 },
   /** Hub processes consume it, since only they hold sockets. */
   realtime: { role: 'hub', concurrency: 64 },
+  /** One fusion per signal at a time (deduplicated), many signals side by side. */
+  signals: { role: 'worker', concurrency: 32 },
 } as const satisfies Record<QueueName, { role: ConsumerRole; concurrency: number }>;
 
 /** The queues a role consumes (those with jobs). */

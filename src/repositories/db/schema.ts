@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { FusedSignalInput, FusionMethod } from '../../contracts/api/signals.js';
 import type { EngineRules, RewardSpec } from '../../contracts/api/rules.js';
 import { userRoles, type UserRole } from '../../contracts/roles.js';
 
@@ -126,13 +127,20 @@ export const events = pgTable(
  * A row relayed long ago and still here lost its job (Redis lost its data): the reconciler
  * hands it over again.
  */
+export const outboxKinds = ['event', 'signal'] as const;
+export type OutboxKind = (typeof outboxKinds)[number];
+
 export const outbox = pgTable(
   'outbox',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** The event's id, or the signal reading's. */
     eventId: uuid('event_id').notNull(),
+    /** `event`: applied by the engine; `signal`: a reading that marks its signal for fusion (`type` is the signal's key). */
+    kind: text('kind', { enum: outboxKinds }).notNull().default('event'),
     tenantId: uuid('tenant_id').notNull(),
-    userId: uuid('user_id').notNull(),
+    /** Null only for a reading of a tenant-wide signal. */
+    userId: uuid('user_id'),
     type: text('type').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
     value: doublePrecision('value'),
@@ -143,6 +151,8 @@ export const outbox = pgTable(
     index('outbox_event_id_idx').on(table.eventId),
     index('outbox_unrelayed_idx').on(table.id).where(sql`${table.relayedAt} is null`),
     index('outbox_relayed_at_idx').on(table.relayedAt).where(sql`${table.relayedAt} is not null`),
+    // A fusion deletes its signal's rows: found by key without reading the events' rows.
+    index('outbox_signal_idx').on(table.tenantId, table.type).where(sql`${table.kind} = 'signal'`),
   ],
 );
 
@@ -378,4 +388,72 @@ export const campaignProgress = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.campaignId, table.userId] }), index('campaign_progress_rank_idx').on(table.campaignId, table.points)],
+);
+
+/**
+ * Signal readings as accepted: the inputs of fusion. A source's newest reading of a signal is
+ * the one that counts; older ones stay for the retention (`SIGNAL_HISTORY_RETENTION_DAYS`).
+ */
+export const signalReadings = pgTable(
+  'signal_readings',
+  {
+    /** UUIDv7 minted by the hub, as for events. */
+    id: uuid('id').primaryKey(),
+    tenantId: tenantId(),
+    /** Null for a tenant-wide signal. */
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    source: text('source').notNull(),
+    value: doublePrecision('value').notNull(),
+    sigma: doublePrecision('sigma'),
+    unit: text('unit'),
+    observedAt: timestamp('observed_at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    idempotencyKey: text('idempotency_key'),
+  },
+  (table) => [
+    uniqueIndex('signal_readings_tenant_idempotency_key').on(table.tenantId, table.idempotencyKey),
+    // The newest reading of each source of one signal: one index range per source.
+    index('signal_readings_latest_idx').on(table.tenantId, table.key, table.userId, table.source, table.observedAt),
+    index('signal_readings_received_at_idx').on(table.receivedAt),
+  ],
+);
+
+/** The latest fused value of each signal, with its provenance. */
+export const fusedSignals = pgTable(
+  'fused_signals',
+  {
+    tenantId: tenantId(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: doublePrecision('value').notNull(),
+    sigma: doublePrecision('sigma').notNull(),
+    lo: doublePrecision('lo').notNull(),
+    hi: doublePrecision('hi').notNull(),
+    unit: text('unit'),
+    method: text('method').$type<FusionMethod>().notNull(),
+    inputs: jsonb('inputs').$type<FusedSignalInput[]>().notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull(),
+  },
+  // One row per signal, tenant-wide ones (null user) included.
+  (table) => [unique('fused_signals_scope').on(table.tenantId, table.key, table.userId).nullsNotDistinct()],
+);
+
+/** Every fused value, for charts; pruned after the retention. */
+export const fusedSignalHistory = pgTable(
+  'fused_signal_history',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: doublePrecision('value').notNull(),
+    lo: doublePrecision('lo').notNull(),
+    hi: doublePrecision('hi').notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    index('fused_signal_history_scope_idx').on(table.tenantId, table.key, table.userId, table.computedAt),
+    index('fused_signal_history_computed_at_idx').on(table.computedAt),
+  ],
 );

@@ -30,6 +30,8 @@ export interface Pusher {
   toUser<E extends ServerEventName>(userId: string, event: E, payload: ServerEventPayload<E>): void;
   /** To the sockets subscribed to a tenant's stream room (`rooms.stream`). */
   toStream<E extends ServerEventName>(tenantId: string, stream: string, event: E, payload: ServerEventPayload<E>): void;
+  /** To the subscribers of one tenant-wide signal (`rooms.signal`). */
+  toSignal<E extends ServerEventName>(tenantId: string, key: string, event: E, payload: ServerEventPayload<E>): void;
   /** To a tenant's admin dashboard room (`rooms.dashboard`). */
   toDashboard<E extends ServerEventName>(tenantId: string, event: E, payload: ServerEventPayload<E>, options?: PushOptions): void;
   /** To one socket only. */
@@ -60,6 +62,7 @@ export function createPusher(io: PulseServer): Pusher {
   return {
     toUser: (userId, event, payload) => send(room(rooms.user(userId)), event, payload),
     toStream: (tenantId, stream, event, payload) => send(room(rooms.stream(tenantId, stream)), event, payload),
+    toSignal: (tenantId, key, event, payload) => send(room(rooms.signal(tenantId, key)), event, payload),
     toDashboard: (tenantId, event, payload, options) => send(room(rooms.dashboard(tenantId), options), event, payload),
     toSocket: pushToSocket,
   };

@@ -12,6 +12,7 @@ import {
   refreshRequestSchema,
   roomRequestSchema,
   rooms,
+  SIGNAL_ROOM,
   STREAM_ROOM,
   syncRequestSchema,
   trackRequestSchema,
@@ -58,6 +59,7 @@ function resolveRoom(socket: PulseSocket, room: string): string {
     return rooms.dashboard(socket.data.tenantId);
   }
   if (STREAM_ROOM.test(room)) return rooms.stream(socket.data.tenantId, room);
+  if (SIGNAL_ROOM.test(room)) return rooms.signal(socket.data.tenantId, room.slice('signal:'.length));
   throw new SocketError('forbidden', `room "${room}" cannot be subscribed to`);
 }
 

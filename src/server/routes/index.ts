@@ -5,6 +5,7 @@ import { docsRoutes } from './docs.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
 import { rulesRoutes } from './rules.js';
+import { signalRoutes } from './signals.js';
 import { stateRoutes } from './state.js';
 import { streakRoutes } from './streaks.js';
 import { streamRoutes } from './streams.js';
@@ -26,4 +27,5 @@ export const declaredRoutes: readonly AnyRouteDeclaration[] = [
   ...stateRoutes,
   ...streakRoutes,
   ...rulesRoutes,
+  ...signalRoutes,
 ];

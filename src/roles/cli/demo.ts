@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../platform/config.js';
+import { createLogger } from '../../platform/logger.js';
+import type { DemoCredentials } from '../demo-tenant.js';
+import { runDemoTraffic } from '../demo-traffic.js';
+
+const usage = 'Usage: npm run demo [-- --url http://localhost:3000 --key phk_...]\nFeeds synthetic events and signals to a running hub until Ctrl-C (by default the zero-config demo tenant of `npm start`).';
+
+let args: { url?: string; key?: string; help?: boolean };
+try {
+  ({ values: args } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${usage}\n`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+
+const config = loadConfig();
+const logger = createLogger(config, 'demo', true);
+const file = path.join(config.DATA_DIR, 'demo-credentials.json');
+const saved = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as DemoCredentials | null;
+const baseUrl = args.url ?? saved?.baseUrl;
+const apiKey = args.key ?? saved?.apiKey;
+if (!baseUrl || !apiKey) {
+  process.stderr.write(`No hub to feed: start one with \`npm start\` (it writes ${file}), or pass --url and --key.\n${usage}\n`);
+  process.exit(2);
+}
+
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+process.once('SIGTERM', () => stop.abort());
+process.stdout.write(`Feeding ${baseUrl} (dashboard: ${new URL('/dashboard', baseUrl).href}); Ctrl-C stops.\n`);
+await runDemoTraffic({ baseUrl, apiKey, logger, signal: stop.signal });
