@@ -94,6 +94,8 @@ export const configSchema = z.object({
   /** The operator's credential for /admin/queues (queues span tenants). Unset outside production: generated once and kept in DATA_DIR/operator-token. */
   OPERATOR_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
 
+  /** `1`: zero-config `npm start` also feeds the demo tenant a little synthetic traffic (as `npm run demo` does), so the dashboard is alive at once. */
+  PULSE_DEMO_DATA: z.stringbool().default(false),
   /** Fixes the zero-config demo tenant's API key (otherwise generated on first start). */
   PULSE_DEMO_API_KEY: z.string().regex(/^phk_[0-9a-f]{32}_[\w-]{43}$/, 'an API key as printed by tenant:create').optional(),
 }).superRefine((config, ctx) => {

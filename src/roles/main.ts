@@ -2,6 +2,7 @@ import { loadConfig } from '../platform/config.js';
 import { createLogger, errorFields } from '../platform/logger.js';
 import { boot, processRoles, type ProcessRole } from './boot.js';
 import { ensureDemoTenant } from './demo-tenant.js';
+import { runDemoTraffic } from './demo-traffic.js';
 import { announceOperatorPages } from './operator-pages.js';
 import { Lifecycle } from '../platform/lifecycle.js';
 import { RedisServerMissingError, resolveServices } from '../platform/local-services/index.js';
@@ -32,7 +33,17 @@ try {
   // Zero-config means someone is trying Pulse Hub out: hand them a tenant and key that work.
   if (hub && !config.DATABASE_URL) {
     await announceOperatorPages(config, hub.url, logger);
-    await ensureDemoTenant(context.database.db, config, hub.url, logger);
+    const demo = await ensureDemoTenant(context.database.db, config, hub.url, logger);
+    if (config.PULSE_DEMO_DATA) {
+      const stop = new AbortController();
+      const feeding = runDemoTraffic({ baseUrl: demo.baseUrl, apiKey: demo.apiKey, logger, signal: stop.signal });
+      lifecycle.defer('demo traffic', async () => {
+        stop.abort();
+        await feeding;
+      });
+    }
+  } else if (config.PULSE_DEMO_DATA) {
+    logger.warn('PULSE_DEMO_DATA is for zero-config mode (no DATABASE_URL): no demo traffic; `npm run demo -- --url --key` feeds any hub');
   }
 } catch (error) {
   logger.error('start-up failed', errorFields(error));
