@@ -133,8 +133,19 @@ function chartFor(name, container, series, options) {
       height: CHART_HEIGHT,
       series: [{ label: 'Time', value: (_u, v) => (v == null ? '–' : formatLocalTime(v * 1000)) }, ...series],
       axes: [{}, { label: options.yLabel, size: 56 }],
-      // At least the last minute on the time axis, so a young chart is not stretched over seconds.
-      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] } },
+      // At least the last minute on the time axis, so a young chart is not stretched over seconds. Taken from the
+      // data itself: with a single point uPlot's own padding spans years.
+      scales: {
+        x: {
+          time: true,
+          range: (u) => {
+            const times = u.data[0];
+            const last = times.length > 0 ? Number(times[times.length - 1]) : Date.now() / 1000;
+            const first = times.length > 0 ? Number(times[0]) : last;
+            return [Math.min(first, last - 60), last + 1];
+          },
+        },
+      },
       // The legend names the series (with their line styles); the tile's figures give the numbers.
       legend: { show: true, live: false },
       ...(options.bands ? { bands: options.bands } : {}),
