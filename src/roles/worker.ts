@@ -7,9 +7,8 @@ import { createBackupHandler } from '../workers/processors/db-backup.js';
 import { createEngagementHandler } from '../workers/processors/engagement-event.js';
 import { createMissionSweepHandler } from '../workers/processors/missions-sweep.js';
 import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.js';
-import { createPruneUserUpdatesHandler } from '../workers/processors/prune-user-updates.js';
+import { createRetentionHandler } from '../workers/processors/retention.js';
 import { createSignalFuseHandler } from '../workers/processors/signals-fuse.js';
-import { createSignalsPruneHandler } from '../workers/processors/signals-prune.js';
 import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { applySchedules } from '../workers/schedules.js';
 import { consumedJobNames, startWorkerPool, type WorkerPool } from '../platform/queues/worker-pool.js';
@@ -38,9 +37,9 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     engagement,
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
-    createPruneUserUpdatesHandler({ sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
+    createRetentionHandler('user-updates.prune', { sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
     createSignalFuseHandler({ sql: context.database.sql, queues: context.queues, rules, minIntervalMs: config.FUSION_MIN_INTERVAL_MS }),
-    createSignalsPruneHandler({ sql: context.database.sql, retentionDays: config.SIGNAL_HISTORY_RETENTION_DAYS }),
+    createRetentionHandler('signals.prune', { sql: context.database.sql, retentionDays: config.SIGNAL_HISTORY_RETENTION_DAYS }),
   ], consumedJobNames('worker'));
   // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
   lifecycle.defer('engine hand-offs', () => engagement.settled());

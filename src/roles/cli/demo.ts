@@ -1,24 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import type { DemoCredentials } from '../demo-tenant.js';
 import { runDemoTraffic } from '../demo-traffic.js';
+import { exitWithUsage, parseCommandOptions } from './options.js';
 
 const usage = 'Usage: npm run demo [-- --url http://localhost:3000 --key phk_...]\nFeeds synthetic events and signals to a running hub until Ctrl-C (by default the zero-config demo tenant of `npm start`).';
 
-let args: { url?: string; key?: string; help?: boolean };
-try {
-  ({ values: args } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n${usage}\n`);
-  process.exit(2);
-}
-if (args.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
-}
+const args = parseCommandOptions({ url: { type: 'string' }, key: { type: 'string' } }, usage);
 
 const config = loadConfig();
 const logger = createLogger(config, 'demo', true);
@@ -27,8 +17,7 @@ const saved = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as De
 const baseUrl = args.url ?? saved?.baseUrl;
 const apiKey = args.key ?? saved?.apiKey;
 if (!baseUrl || !apiKey) {
-  process.stderr.write(`No hub to feed: start one with \`npm start\` (it writes ${file}), or pass --url and --key.\n${usage}\n`);
-  process.exit(2);
+  exitWithUsage(`No hub to feed: start one with \`npm start\` (it writes ${file}), or pass --url and --key.`, usage);
 }
 
 const stop = new AbortController();

@@ -1,25 +1,16 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../platform/config.js';
 import { connectDatabase } from '../../repositories/db/client.js';
 import { runMigrations } from '../../repositories/db/migrate.js';
 import { createLogger, errorFields } from '../../platform/logger.js';
 import { createTenant } from '../../repositories/tenants.js';
 import { resolveServices } from '../../platform/local-services/index.js';
+import { exitWithUsage, parseCommandOptions } from './options.js';
 
 const usage = 'Usage: npm run tenant:create -- --name "Acme" [--json]';
 
-let args: { name?: string; json?: boolean; help?: boolean };
-try {
-  ({ values: args } = parseArgs({ options: { name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n${usage}\n`);
-  process.exit(2);
-}
+const args = parseCommandOptions({ name: { type: 'string' }, json: { type: 'boolean' } }, usage);
 const name = args.name?.trim();
-if (args.help || !name || name.length > 128) {
-  process.stderr.write(`${args.help ? '' : 'A --name of 1 to 128 characters is required.\n'}${usage}\n`);
-  process.exit(args.help ? 0 : 2);
-}
+if (!name || name.length > 128) exitWithUsage('A --name of 1 to 128 characters is required.', usage);
 
 const config = loadConfig();
 const logger = createLogger(config, 'tenant:create', true);
