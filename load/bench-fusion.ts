@@ -1,8 +1,10 @@
+import { mkdir } from 'node:fs/promises';
 import { parseConfig } from '../src/platform/config.js';
 import { createPulseClient, type PulseClient } from '../src/client/index.js';
-import { outOption, parseOptions, printHeading, progress, resultsPath, RunGuard, runBenchmark, usageText, writeReport, type OptionSpec } from './lib/bench-run.js';
+import { outOption, parseOptions, printHeading, profileDir, progress, resultsPath, RunGuard, runBenchmark, usageText, writeReport, type OptionSpec } from './lib/bench-run.js';
 import { measureRawConsume, type ConsumeFigures } from './lib/bullmq-consume.js';
-import { sleep } from './lib/child-process.js';
+import { repoRoot, sleep } from './lib/child-process.js';
+import { findProfiles, formatProfileSummary, monotonicMicros, profileJson, summarizeCpuProfile, type ProfileSummary, type ProfileWindow } from './lib/cpu-profile.js';
 import { SUSTAINABLE_P99_MS } from './lib/engine-phase.js';
 import { FusionReceipts } from './lib/fusion-receipts.js';
 import { mintToken } from './lib/hub-api.js';
@@ -47,15 +49,16 @@ const options = {
     max: 1_000,
     help: "the raw BullMQ baseline's concurrency: keep it equal to the worker role's signals\nconcurrency (`queueConsumers` in src/platform/queues/worker-pool.ts), which a bench does not import",
   },
-  out: outOption('fusion.json'),
+  'cpu-prof': { type: 'boolean', help: 'profile the hub and the worker; print where their CPU goes in the measured phase' },
+  out: outOption('fusion.json, fusion-cpu-prof.json with --cpu-prof'),
 } as const satisfies Record<string, OptionSpec>;
 
 const usage = usageText('npm run bench:fusion', options);
 type Settings = ReturnType<typeof parseSettings>;
 
 function parseSettings() {
-  const { out, ...flags } = parseOptions(options, usage);
-  return { ...flags, out: out ?? resultsPath('fusion.json') };
+  const { out, cpuProf: cpuProfile, ...flags } = parseOptions(options, usage);
+  return { ...flags, cpuProfile, out: out ?? resultsPath(cpuProfile ? 'fusion-cpu-prof.json' : 'fusion.json') };
 }
 
 const guard = new RunGuard(progress);
@@ -217,6 +220,9 @@ interface Measured {
   warmup: PhaseFigures | null;
   measured: PhaseFigures;
   cpu: CpuUsage;
+  /** The measured phase on the profiles' clock, and whose profiles to read once the processes exit. */
+  window: ProfileWindow;
+  pids: Record<string, number | undefined>;
   hubProblems: number;
 }
 
@@ -232,9 +238,11 @@ async function measure(settings: Settings, hub: HubProcess, signal: AbortSignal)
   try {
     const warmup = settings.warmupSeconds > 0 ? await runPhase(settings, hub, receipts, 'warm-up', settings.warmupSeconds, signal) : null;
     const stopCpu = await measureCpuOf(hub);
+    const startUs = monotonicMicros();
     const measured = await runPhase(settings, hub, receipts, 'measured', settings.seconds, signal);
+    const window = { startUs, endUs: monotonicMicros() };
     const cpu = await stopCpu();
-    return { baseline, warmup, measured, cpu, hubProblems: hub.problems.length };
+    return { baseline, warmup, measured, cpu, window, pids: { Hub: hub.pid, Worker: hub.workerPid }, hubProblems: hub.problems.length };
   } finally {
     client.close();
     forget();
@@ -292,6 +300,17 @@ function formatReport(settings: Settings, phases: PhaseFigures[], baseline: Cons
   ].join('\n');
 }
 
+/** Each process's last profile in the profile folder, over `window`; a process that left none is said and skipped. */
+async function profileSummaries(pids: Measured['pids'], window: ProfileWindow): Promise<Record<string, ProfileSummary>> {
+  const summaries: Record<string, ProfileSummary> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const file = pid === undefined ? undefined : (await findProfiles(profileDir, pid)).at(-1);
+    if (!file) console.log(`No CPU profile of ${name} (pid ${pid}) in ${profileDir}.`);
+    else summaries[name] = await summarizeCpuProfile(file, { window, root: repoRoot });
+  }
+  return summaries;
+}
+
 async function main(): Promise<number> {
   const settings = parseSettings();
   const budgetSeconds = Math.ceil(300 + settings.warmupSeconds + settings.seconds + 2 * (CATCH_UP_MS.final / 1000));
@@ -311,13 +330,18 @@ async function main(): Promise<number> {
 
   const hubEnv = Object.fromEntries(Object.entries(raised).map(([name, value]) => [name, String(value)]));
   progress('starting a zero-config hub and a worker');
-  const measured = await withHub(guard, { role: 'hub', separateWorker: true, env: hubEnv }, (hub) => measure(settings, hub, guard.signal));
+  if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
+  const nodeArgs = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const measured = await withHub(guard, { role: 'hub', separateWorker: true, env: hubEnv, nodeArgs }, (hub) => measure(settings, hub, guard.signal));
+  // Profiles are written when the processes exit, so only now.
+  const profiles = settings.cpuProfile ? await profileSummaries(measured.pids, measured.window) : {};
 
   const phases = [...(measured.warmup ? [measured.warmup] : []), measured.measured];
   const verdicts = judge(settings, measured.measured, measured.baseline);
   console.log(`\n${formatReport(settings, phases, measured.baseline, verdicts)}`);
   if (measured.hubProblems > 0) console.log(`The hub logged ${measured.hubProblems} warnings/errors.`);
   console.log(`\n${formatCpuUsage('CPU during the measured phase', measured.cpu)}`);
+  for (const [name, profile] of Object.entries(profiles)) console.log(`\n${formatProfileSummary(profile, { root: repoRoot, process: name, topFunctions: 25 })}`);
 
   await writeReport('fusion', {
     settings: { ...settings, out: undefined, hub: { roles: ['hub', 'worker'], raised, fusionMinIntervalMs: defaults.FUSION_MIN_INTERVAL_MS }, sustainableP99Ms: SUSTAINABLE_P99_MS },
@@ -326,6 +350,7 @@ async function main(): Promise<number> {
     verdicts,
     cpu: measured.cpu,
     hubProblems: measured.hubProblems,
+    ...(settings.cpuProfile ? { profiles: Object.fromEntries(Object.entries(profiles).map(([name, profile]) => [name, profileJson(profile, repoRoot)])) } : {}),
   }, settings.out);
   return 0;
 }
