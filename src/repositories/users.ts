@@ -88,9 +88,12 @@ export class UserDirectory {
     if (missing.size === 0) return resolved;
     const tenantIds = [...missing.values()].map((pair) => pair.tenantId);
     const externalIds = [...missing.values()].map((pair) => pair.externalId);
+    // A tenant deleted meanwhile gets no user (its pairs stay unresolved, for the caller to refuse)
+    // rather than a foreign-key failure that would fail every pair of the statement.
     await sql`
       insert into users (tenant_id, external_id)
-      select * from unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)})
+      select * from unnest(${sql.array(tenantIds, pgArrayType.uuid)}, ${sql.array(externalIds, pgArrayType.text)}) as wanted(tenant_id, external_id)
+      where exists (select 1 from tenants t where t.id = wanted.tenant_id)
       on conflict (tenant_id, external_id) do nothing`;
     const found = await idsByTenantKey(sql, 'users', [...missing.values()].map((pair) => ({ tenantId: pair.tenantId, key: pair.externalId })));
     for (const [key, id] of found) {

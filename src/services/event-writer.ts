@@ -158,6 +158,11 @@ export class EventWriter {
   private async commit(batch: Write[]): Promise<(AcceptedEvent[] | ItemFailure)[]> {
     const failures = new Map<number, ItemFailure>();
     const resolvedUsers = await this.resolveUsers(batch, failures);
+    // An external id left unresolved belongs to a tenant deleted meanwhile: that write fails alone.
+    batch.forEach((write, writeIndex) => {
+      const unresolved = write.events.some((event) => 'externalId' in event.user && !resolvedUsers.has(UserDirectory.key(write.tenantId, event.user.externalId)));
+      if (unresolved && !failures.has(writeIndex)) failures.set(writeIndex, new ItemFailure(new UnknownUserError()));
+    });
     const rows = new Rows();
     const results = batch.map((write, writeIndex) =>
       failures.has(writeIndex) ? [] : write.events.map((event) => {

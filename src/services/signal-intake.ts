@@ -4,6 +4,7 @@ import type { SignalInputBody } from '../contracts/api/signals.js';
 import type { Sql } from '../repositories/db/client.js';
 import { insertReadings, type NewReading, type StoredReading } from '../repositories/signals.js';
 import { UserDirectory } from '../repositories/users.js';
+import { UnknownUserError } from './event-writer.js';
 
 /** A reading whose unit differs from the one its signal's rule fixes: refused, never mixed in. */
 export interface UnitMismatch {
@@ -34,8 +35,8 @@ export async function acceptReadings(deps: { sql: Sql; users: UserDirectory }, t
   const ids = await deps.users.resolveIds(deps.sql, externalIds.map((externalId) => ({ tenantId, externalId })));
   const internalId = (externalId: string) => {
     const id = ids.get(UserDirectory.key(tenantId, externalId));
-    // resolveIds creates every user it is given: a gap is a bug, never a reason to make a user's reading tenant-wide.
-    if (id === undefined) throw new Error(`user ${externalId} was not resolved`);
+    // resolveIds creates every user of a live tenant: a gap means the tenant is gone, never a reason to make a user's reading tenant-wide.
+    if (id === undefined) throw new UnknownUserError();
     return id;
   };
   const rows: NewReading[] = readings.map((reading) => ({

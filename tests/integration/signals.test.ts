@@ -153,6 +153,13 @@ describe('signals and fusion', () => {
     expect(stored[0]?.n).toBe(0);
   });
 
+  it("refuses with 409 a reading for a new user of a tenant deleted since the admin's token was minted", async () => {
+    const doomed = await createTenant(fixture.hub.context.database.db, { name: 'signals-doomed', actor: 'test' });
+    const admin = await mintTokens(url, doomed.apiKey, { userId: 'doomed-admin', role: 'admin' });
+    await fixture.sql`delete from tenants where id = ${doomed.tenantId}`;
+    expect((await post({ key: 'heart.rate', source: 'watch', value: 60, userId: 'newcomer' }, admin.accessToken)).status).toBe(409);
+  });
+
   it('accepts a reading once per idempotency key', async () => {
     const reading = { key: 'once.only', source: 'a', value: 5, idempotencyKey: 'once-1' };
     const first = await post(reading);
