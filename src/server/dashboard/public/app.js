@@ -567,17 +567,11 @@ function connect(token) {
   });
 }
 
-/**
- * The tenant's fused signals, once (at sign-in and after a reconnection). Asked for only when the
- * hub documents the route, so a hub without signals shows the empty tile, not a failed request.
- */
+/** The tenant's fused signals, once (at sign-in and after a reconnection); then `signal:fused` keeps them current. */
 async function loadSignals() {
   const current = session;
   if (!current) return;
   try {
-    /** @type {{ paths?: Record<string, { get?: unknown }> }} */
-    const document = await bodyOf(await fetch('/openapi.json'));
-    if (!document.paths?.['/api/v1/signals']?.get) return;
     const response = await fetch('/api/v1/signals', { headers: { authorization: `Bearer ${current.accessToken}` } });
     if (!response.ok || session !== current) return;
     /** @type {{ signals: FusedSignal[] }} */
