@@ -343,15 +343,10 @@ async function main(): Promise<number> {
   console.log(`\n${formatCpuUsage('CPU during the measured phase', measured.cpu)}`);
   for (const [name, profile] of Object.entries(profiles)) console.log(`\n${formatProfileSummary(profile, { root: repoRoot, process: name, topFunctions: 25 })}`);
 
-  await writeReport('fusion', {
-    settings: { ...settings, out: undefined, hub: { roles: ['hub', 'worker'], raised, fusionMinIntervalMs: defaults.FUSION_MIN_INTERVAL_MS }, sustainableP99Ms: SUSTAINABLE_P99_MS },
-    baseline: measured.baseline,
-    phases,
-    verdicts,
-    cpu: measured.cpu,
-    hubProblems: measured.hubProblems,
-    ...(settings.cpuProfile ? { profiles: Object.fromEntries(Object.entries(profiles).map(([name, profile]) => [name, profileJson(profile, repoRoot)])) } : {}),
-  }, settings.out);
+  const settingsJson = { ...settings, out: undefined, hub: { roles: ['hub', 'worker'], raised, fusionMinIntervalMs: defaults.FUSION_MIN_INTERVAL_MS }, sustainableP99Ms: SUSTAINABLE_P99_MS };
+  const { baseline, cpu, hubProblems } = measured;
+  const profileFigures = Object.entries(profiles).map(([name, profile]) => [name, profileJson(profile, repoRoot)] as const);
+  await writeReport('fusion', { settings: settingsJson, baseline, phases, verdicts, cpu, hubProblems, ...(profileFigures.length > 0 ? { profiles: Object.fromEntries(profileFigures) } : {}) }, settings.out);
   return 0;
 }
 
