@@ -232,8 +232,8 @@ export class Faults {
   private slows: Armed<SlowFault>[] = [];
   private expiries: Armed<ExpireTokensFault>[] = [];
   private changes: Armed<ChangeRecordFault>[] = [];
-  /** provider|account → until (ms): the Retry-After window of the last 429 sent. */
-  private readonly backoff = new Map<string, number>();
+  /** provider|account → the Retry-After window of the last 429 sent, and which calls it covers. */
+  private readonly backoff = new Map<string, { until: number; scope: FaultScope }>();
 
   rateLimit(provider: ProviderName, spec: RateLimitFault): void {
     this.rateLimits.push({ provider, account: spec.account, scope: spec.scope ?? 'data', spec, remaining: spec.times ?? 1 });
@@ -268,13 +268,7 @@ export class Faults {
 
   /** Whether a Retry-After window is running for the account (ms left, 0 if none). */
   backoffLeft(provider: ProviderName, account: string | undefined, now = Date.now()): number {
-    return Math.max(0, (this.backoff.get(`${provider}|${account ?? ''}`) ?? 0) - now);
-  }
-
-  /** Records a Retry-After the provider itself sent (e.g. Shopify's bucket overflowing). */
-  noteRetryAfter(provider: ProviderName, account: string | undefined, until: number): void {
-    const key = `${provider}|${account ?? ''}`;
-    this.backoff.set(key, Math.max(this.backoff.get(key) ?? 0, until));
+    return Math.max(0, (this.backoff.get(`${provider}|${account ?? ''}`)?.until ?? 0) - now);
   }
 
   /** The delay to apply to this call (consumes one use of a counted slow switch). */
@@ -288,15 +282,15 @@ export class Faults {
   /** What the call gets instead of an answer, if a switch or a running Retry-After says so. */
   decide(provider: ProviderName, account: string | undefined, kind: EndpointKind, now: number, decimal: boolean): FaultDecision {
     const key = `${provider}|${account ?? ''}`;
-    const until = this.backoff.get(key) ?? 0;
-    if (kind !== 'authorize' && until > now) {
-      return { kind: 'rate_limit', retryAfter: retryAfter((until - now) / 1000, 'seconds', now, decimal), backoffViolation: true };
+    const window = this.backoff.get(key);
+    if (window && window.until > now && matches({ provider, account, scope: window.scope }, provider, account, kind)) {
+      return { kind: 'rate_limit', retryAfter: retryAfter((window.until - now) / 1000, 'seconds', now, decimal), backoffViolation: true };
     }
     const limit = this.rateLimits.find((f) => f.remaining > 0 && matches(f, provider, account, kind));
     if (limit) {
       limit.remaining -= 1;
       const after = retryAfter(limit.spec.retryAfterSeconds, limit.spec.form ?? 'seconds', now, decimal);
-      this.backoff.set(key, after.until);
+      this.backoff.set(key, { until: after.until, scope: limit.scope });
       return { kind: 'rate_limit', retryAfter: after, backoffViolation: false };
     }
     const error = this.serverErrors.find((f) => f.remaining > 0 && matches(f, provider, account, kind));

@@ -206,6 +206,21 @@ describe('provider simulator: Etsy', () => {
     expect(sim.calls.refreshes('etsy', '41000001')).toBe(2);
   });
 
+  it('lets only one of two concurrent refreshes with the same refresh token win (rotation race)', async () => {
+    sim.seed('etsy', '41000004', 3);
+    const { refreshToken } = sim.tokens.issue('etsy', '41000004');
+    const refresh = () =>
+      fetch(`${sim.baseUrls.etsy}/v3/public/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: sim.credentials.etsy.keystring, refresh_token: refreshToken }).toString(),
+      });
+    const statuses = (await Promise.all([refresh(), refresh()])).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 400]);
+    expect(sim.calls.refreshes('etsy', '41000004')).toBe(2);
+    expect(sim.tokens.liveRefreshTokens('etsy', '41000004')).toHaveLength(1);
+  });
+
   it('refuses a missing API key, a key without its shared secret, and a bad bearer token', async () => {
     sim.seed('etsy', '41000002', 3);
     const { accessToken } = sim.tokens.issue('etsy', '41000002');
