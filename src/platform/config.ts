@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { keyRingProblem } from './credential-vault.js';
 
 /** The only module that reads `process.env`: everything else receives a validated `Config`. */
 
@@ -94,6 +95,21 @@ export const configSchema = z.object({
   /** The operator's credential for /admin/queues (queues span tenants). Unset outside production: generated once and kept in DATA_DIR/operator-token. */
   OPERATOR_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
 
+  /**
+   * Key ring sealing integration secrets (AES-256-GCM): one base64 32-byte key, or `id:base64,...`
+   * with the current key first (older ones still decrypt until `npm run credentials:rotate`).
+   * Unset outside production: generated once and kept in DATA_DIR/credentials-key.
+   */
+  CREDENTIALS_KEY: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = keyRingProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /** Whether a connection's settings may point a provider's URLs elsewhere (`baseUrls`, for simulators and sandboxes). Default: everywhere but production. */
+  INTEGRATIONS_ALLOW_CUSTOM_URLS: z.stringbool().optional(),
+
   /** `1`: zero-config `npm start` also feeds the demo tenant a little synthetic traffic (as `npm run demo` does), so the dashboard is alive at once. */
   PULSE_DEMO_DATA: z.stringbool().default(false),
   /** Fixes the zero-config demo tenant's API key (otherwise generated on first start). */
@@ -101,6 +117,9 @@ export const configSchema = z.object({
 }).superRefine((config, ctx) => {
   if (!config.BOX_SECRET && config.NODE_ENV === 'production') {
     ctx.addIssue({ code: 'custom', path: ['BOX_SECRET'], message: 'required in production (box rolls are derived from it)' });
+  }
+  if (!config.CREDENTIALS_KEY && config.NODE_ENV === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEY'], message: 'required in production (it seals the integrations\' secrets)' });
   }
   if (!config.OPERATOR_TOKEN && config.NODE_ENV === 'production') {
     ctx.addIssue({ code: 'custom', path: ['OPERATOR_TOKEN'], message: 'required in production (it guards the queue admin UI at /admin/queues)' });
@@ -120,9 +139,10 @@ export const configSchema = z.object({
 
 type RawConfig = z.infer<typeof configSchema>;
 
-export type Config = Omit<RawConfig, 'BACKUP_DIR' | 'LOG_FORMAT'> & {
+export type Config = Omit<RawConfig, 'BACKUP_DIR' | 'LOG_FORMAT' | 'INTEGRATIONS_ALLOW_CUSTOM_URLS'> & {
   BACKUP_DIR: string;
   LOG_FORMAT: 'json' | 'pretty';
+  INTEGRATIONS_ALLOW_CUSTOM_URLS: boolean;
 };
 
 export class ConfigError extends Error {
@@ -150,6 +170,7 @@ export function parseConfig(env: Record<string, string | undefined>, isTty = fal
     DATA_DIR: path.resolve(raw.DATA_DIR),
     BACKUP_DIR: path.resolve(raw.BACKUP_DIR ?? path.join(raw.DATA_DIR, 'backups')),
     LOG_FORMAT: raw.LOG_FORMAT ?? (raw.NODE_ENV === 'development' && isTty ? 'pretty' : 'json'),
+    INTEGRATIONS_ALLOW_CUSTOM_URLS: raw.INTEGRATIONS_ALLOW_CUSTOM_URLS ?? raw.NODE_ENV !== 'production',
   };
 }
 

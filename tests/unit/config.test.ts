@@ -64,14 +64,29 @@ describe('parseConfig', () => {
   });
 
   it('requires the JWT and box secrets in production, and PEM keys for asymmetric algorithms', () => {
-    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET', 'OPERATOR_TOKEN', 'JWT_SECRET']);
+    expect(issuesOf({ NODE_ENV: 'production' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET', 'CREDENTIALS_KEY', 'OPERATOR_TOKEN', 'JWT_SECRET']);
     expect(issuesOf({ BOX_SECRET: 'short' }).map((issue) => issue.variable)).toEqual(['BOX_SECRET']);
     expect(issuesOf({ JWT_ALGORITHM: 'EdDSA' }).map((issue) => issue.variable).sort()).toEqual(['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY']);
     expect(issuesOf({ JWT_SECRET: 'too short' }).map((issue) => issue.variable)).toEqual(['JWT_SECRET']);
   });
 
+  it('takes CREDENTIALS_KEY as one base64 32-byte key or a ring of id:key, required in production; custom provider URLs only outside production by default', () => {
+    const keyA = Buffer.alloc(32, 1).toString('base64');
+    const keyB = Buffer.alloc(32, 2).toString('base64');
+    expect(parseConfig({ CREDENTIALS_KEY: keyA }).CREDENTIALS_KEY).toBe(keyA);
+    expect(parseConfig({ CREDENTIALS_KEY: `new:${keyB},old:${keyA}` }).CREDENTIALS_KEY).toBe(`new:${keyB},old:${keyA}`);
+    for (const bad of ['short', Buffer.alloc(16).toString('base64'), `a b:${keyA}`, `a:${keyA},a:${keyB}`]) {
+      expect(issuesOf({ CREDENTIALS_KEY: bad }).map((issue) => issue.variable)).toEqual(['CREDENTIALS_KEY']);
+    }
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32), OPERATOR_TOKEN: 'z'.repeat(32) };
+    expect(issuesOf(production).map((issue) => issue.variable)).toEqual(['CREDENTIALS_KEY']);
+    expect(parseConfig({ ...production, CREDENTIALS_KEY: keyA }).INTEGRATIONS_ALLOW_CUSTOM_URLS).toBe(false);
+    expect(parseConfig({}).INTEGRATIONS_ALLOW_CUSTOM_URLS).toBe(true);
+    expect(parseConfig({ INTEGRATIONS_ALLOW_CUSTOM_URLS: 'false' }).INTEGRATIONS_ALLOW_CUSTOM_URLS).toBe(false);
+  });
+
   it('refuses a production start without OPERATOR_TOKEN (the queue admin UI), naming the variable', () => {
-    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32) };
+    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32), CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64') };
     const issues = issuesOf(secrets);
     expect(issues.map((issue) => issue.variable)).toEqual(['OPERATOR_TOKEN']);
     expect(issues[0]?.message).toMatch(/required in production/);
@@ -84,7 +99,7 @@ describe('parseConfig', () => {
 
   it('writes readable logs only to a development terminal', () => {
     expect(parseConfig({}, true).LOG_FORMAT).toBe('pretty');
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32), OPERATOR_TOKEN: 'z'.repeat(32) }, true).LOG_FORMAT).toBe('json');
+    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BOX_SECRET: 'y'.repeat(32), OPERATOR_TOKEN: 'z'.repeat(32), CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64') }, true).LOG_FORMAT).toBe('json');
     expect(parseConfig({ LOG_FORMAT: 'pretty' }, false).LOG_FORMAT).toBe('pretty');
   });
 });
