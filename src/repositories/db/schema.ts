@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { bigint, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { FusedSignalInput, FusionMethod } from '../../contracts/api/signals.js';
 import type { EngineRules, RewardSpec } from '../../contracts/api/rules.js';
 import { userRoles, type UserRole } from '../../contracts/roles.js';
+import { connectionProviders, connectionStatuses, credentialKinds, type ConnectionMapping, type ConnectionSettings } from '../../contracts/api/connections.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -456,4 +457,86 @@ export const fusedSignalHistory = pgTable(
     index('fused_signal_history_scope_idx').on(table.tenantId, table.key, table.userId, table.computedAt),
     index('fused_signal_history_computed_at_idx').on(table.computedAt),
   ],
+);
+
+const oneOf = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
+
+/** A tenant's link to a provider account (integration syncs). Its secrets live in connection_credentials, sealed. */
+export const connections = pgTable(
+  'connections',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    tenantId: tenantId(),
+    provider: text('provider', { enum: connectionProviders }).notNull(),
+    name: text('name').notNull(),
+    settings: jsonb('settings').$type<ConnectionSettings>().notNull(),
+    /** Minutes between scheduled syncs; null: manual only. */
+    scheduleMinutes: integer('schedule_minutes'),
+    mapping: jsonb('mapping').$type<ConnectionMapping>().notNull(),
+    status: text('status', { enum: connectionStatuses }).notNull().default('needs_reauth'),
+    /** The sync engine's checkpoint per stream, saved with each page. */
+    cursor: jsonb('cursor').$type<Record<string, unknown>>().notNull().default({}),
+    recordsSynced: bigint('records_synced', { mode: 'number' }).notNull().default(0),
+    eventsCreated: bigint('events_created', { mode: 'number' }).notNull().default(0),
+    unmatchedRecords: bigint('unmatched_records', { mode: 'number' }).notNull().default(0),
+    lastSyncStartedAt: timestamp('last_sync_started_at', { withTimezone: true }),
+    lastSyncFinishedAt: timestamp('last_sync_finished_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('connections_tenant_name_key').on(table.tenantId, table.name),
+    index('connections_tenant_page_idx').on(table.tenantId, table.createdAt, table.id),
+    check('connections_provider_check', sql`${table.provider} in (${oneOf(connectionProviders)})`),
+    check('connections_status_check', sql`${table.status} in (${oneOf(connectionStatuses)})`),
+  ],
+);
+
+/**
+ * A connection's secrets, one row per kind, each an AES-256-GCM envelope (platform/credential-vault.ts)
+ * bound to its connection and kind; `key_id` repeats the envelope's key so rotation finds what is left.
+ */
+export const connectionCredentials = pgTable(
+  'connection_credentials',
+  {
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: credentialKinds }).notNull(),
+    keyId: text('key_id').notNull(),
+    sealed: text('sealed').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.connectionId, table.kind] }),
+    index('connection_credentials_key_id_idx').on(table.keyId),
+    check('connection_credentials_kind_check', sql`${table.kind} in (${oneOf(credentialKinds)})`),
+  ],
+);
+
+/** Pending OAuth authorizations: the state (stored as its SHA-256), single use, bound to one connection, expiring. */
+export const oauthStates = pgTable(
+  'oauth_states',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    provider: text('provider', { enum: connectionProviders }).notNull(),
+    /** The PKCE verifier, sealed (null for providers without PKCE). */
+    codeVerifier: text('code_verifier'),
+    keyId: text('key_id'),
+    redirectUri: text('redirect_uri').notNull(),
+    /** Who started the authorization, for the audit entry of its completion. */
+    actor: text('actor').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Set when the callback presents it: a second presentation is refused as reused. */
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('oauth_states_expires_at_idx').on(table.expiresAt), index('oauth_states_connection_idx').on(table.connectionId)],
 );
