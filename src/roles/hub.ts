@@ -11,7 +11,9 @@ import { RefreshTokenStore } from '../repositories/refresh-tokens.js';
 import { ApiKeyVerifier } from '../repositories/tenants.js';
 import { UserDirectory } from '../repositories/users.js';
 import type { AppContext } from './context.js';
-import { resolveBoxSecret, resolveJwtSecret, resolveOperatorToken } from '../platform/secrets.js';
+import { resolveBoxSecret, resolveCredentialVault, resolveJwtSecret, resolveOperatorToken } from '../platform/secrets.js';
+import { ConnectionService } from '../services/integrations/connections.js';
+import { OAuthFlow } from '../services/integrations/oauth.js';
 import { createApp } from '../server/app.js';
 import { answerClientError } from '../server/middleware/problems.js';
 import { requeuedCounterKey } from '../platform/queues/reconciliation.js';
@@ -24,6 +26,7 @@ import { RateLimits } from '../server/rate-limits.js';
 import { createReadinessCheck } from '../server/readiness.js';
 import { boxesRouter } from '../server/routes/boxes.js';
 import { campaignsRouter } from '../server/routes/campaigns.js';
+import { connectionsRouter } from '../server/routes/connections.js';
 import { docsRouter } from '../server/routes/docs.js';
 import { eventsRouter } from '../server/routes/events.js';
 import { rulesRouter } from '../server/routes/rules.js';
@@ -95,6 +98,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   });
   const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql, limits, quota, sessions });
   const rules = new RulesCache(sql);
+  const connections = new ConnectionService(db, await resolveCredentialVault(config), { allowCustomUrls: config.INTEGRATIONS_ALLOW_CUSTOM_URLS });
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits, sessions }),
     eventsRouter({ db, verifiers, users, writer, limits }),
@@ -105,6 +109,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     rulesRouter({ db, sql, verifiers, limits }),
     streaksRouter({ sql, verifiers, limits, users, rules, queues: context.queues }),
     campaignsRouter({ db, sql, verifiers, limits, rules, leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX) }),
+    connectionsRouter({ verifiers, limits, connections, oauth: new OAuthFlow(connections), publicUrl: config.PUBLIC_URL }),
     docsRouter({ openApiDocument: buildOpenApiDocument() }),
     dashboardRouter(),
     queueBoardRouter({ queues: context.queues, operatorToken: await resolveOperatorToken(config), limits }),

@@ -144,7 +144,11 @@ describe('OpenAPI document and docs UI', () => {
       .sort();
     expect(secured).toEqual([
       'DELETE /api/v1/admin/campaigns/{key}',
+      'DELETE /api/v1/admin/connections/{id}',
       'DELETE /api/v1/users/{userId}/sessions',
+      'GET /api/v1/admin/connections',
+      'GET /api/v1/admin/connections/{id}',
+      'GET /api/v1/admin/connections/{id}/authorize',
       'GET /api/v1/admin/rules',
       'GET /api/v1/boxes/odds',
       'GET /api/v1/campaigns',
@@ -156,7 +160,9 @@ describe('OpenAPI document and docs UI', () => {
       'GET /api/v1/signals/{key}',
       'GET /api/v1/signals/{key}/history',
       'GET /api/v1/users/{userId}/state',
+      'PATCH /api/v1/admin/connections/{id}',
       'POST /api/v1/admin/campaigns',
+      'POST /api/v1/admin/connections',
       'POST /api/v1/events',
       'POST /api/v1/me/boxes/{id}/open',
       'POST /api/v1/signals',
@@ -164,6 +170,7 @@ describe('OpenAPI document and docs UI', () => {
       'POST /api/v1/tokens',
       'POST /api/v1/users/{userId}/streaks/{key}/repair',
       'PUT /api/v1/admin/campaigns/{key}',
+      'PUT /api/v1/admin/connections/{id}/credentials',
       'PUT /api/v1/admin/rules',
     ]);
   });

@@ -1,6 +1,7 @@
 import type { AnyRouteDeclaration } from '../http/define-route.js';
 import { boxRoutes } from './boxes.js';
 import { campaignRoutes } from './campaigns.js';
+import { connectionRoutes, oauthRoutes } from './connections.js';
 import { docsRoutes } from './docs.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
@@ -28,4 +29,6 @@ export const declaredRoutes: readonly AnyRouteDeclaration[] = [
   ...streakRoutes,
   ...rulesRoutes,
   ...signalRoutes,
+  ...connectionRoutes,
+  ...oauthRoutes,
 ];

@@ -1,0 +1,12 @@
+import { stripeSettingsSchema } from '../../../contracts/api/connections.js';
+import type { ProviderAdapter } from './types.js';
+
+/** Stripe: a secret (or restricted) key as a Bearer token, given as `apiKey`; `Stripe-Account` for a connected account. */
+export const stripe: ProviderAdapter<'stripe'> = {
+  provider: 'stripe',
+  displayName: 'Stripe',
+  settingsSchema: stripeSettingsSchema,
+  defaults: { api: 'https://api.stripe.com' },
+  credentialFields: { accepted: ['apiKey'], required: ['apiKey'] },
+  readyWith: ['api_key'],
+};
