@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { prng } from '../support/seeded-random.js';
 
 export const providerNames = ['shopify', 'stripe', 'etsy', 'tiktok'] as const;
 export type ProviderName = (typeof providerNames)[number];
@@ -74,18 +75,6 @@ export interface RecordChange {
 
 // ---------------------------------------------------------------------------------------------
 // Seeded data
-
-/** Small deterministic PRNG (mulberry32), so seeded data is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function hashOf(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BOX_TABLE, rarities, type BoxTable, type Rarity } from '../../src/contracts/api/rules.js';
 import { rarityForUniform, rollBox, verifyRoll, type BoxRoll, type ROLL_ALGORITHM } from '../../src/domain/boxes.js';
+import { seededWords } from '../support/seeded-random.js';
 
 type Odds = BoxTable['odds'];
 type Counts = Record<Rarity, number>;
@@ -15,18 +16,6 @@ const CUSTOM_TABLE: BoxTable = {
   pityOpens: 4,
   points: { common: 1, rare: 2, epic: 3, legendary: 4 },
 };
-
-/** mulberry32: a tiny seeded PRNG, so the box ids (and thus every statistic below) are reproducible. */
-function seededWords(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** Version-4-shaped UUID strings; built from whole words because per-digit strings dominated the run time. */
 function uuidGenerator(seed: number): () => string {

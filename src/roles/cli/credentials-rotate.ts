@@ -1,11 +1,9 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { loadConfig } from '../../platform/config.js';
-import { createLogger, errorFields } from '../../platform/logger.js';
-import { resolveServices } from '../../platform/local-services/index.js';
+import { createLogger } from '../../platform/logger.js';
 import { resolveCredentialVault } from '../../platform/secrets.js';
-import { connectDatabase } from '../../repositories/db/client.js';
-import { runMigrations } from '../../repositories/db/migrate.js';
 import { rotateCredentials, type RotationProgress } from '../../services/integrations/rotation.js';
+import { runDatabaseCommand } from './database-command.js';
 import { exitWithUsage, parseCommandOptions } from './options.js';
 
 const usage = `Usage: npm run credentials:rotate -- [--batch-size N] [--json]
@@ -51,25 +49,14 @@ function progressReporter(): { update: (progress: RotationProgress) => void; sto
   };
 }
 
-try {
-  const services = await resolveServices(config, logger, { redis: false });
-  const database = connectDatabase(services.databaseUrl, { max: 1, applicationName: 'pulse-hub:credentials-rotate' });
-  try {
-    await runMigrations(services.databaseUrl, logger);
-    const vault = await resolveCredentialVault(config);
-    const progress = progressReporter();
-    const report = await rotateCredentials(database.db, vault, { batchSize, onProgress: progress.update }).finally(progress.stop);
-    if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else {
-      process.stdout.write(`Current key: ${report.currentKeyId}. Re-sealed ${report.rotated} of ${report.total} secrets; ${report.skipped} changed meanwhile (already current); ${report.failed.length} failed.\n`);
-      for (const failure of report.failed) process.stdout.write(`  ${failure.target}: ${failure.reason}\n`);
-    }
-    if (report.failed.length > 0) process.exitCode = 1;
-  } finally {
-    await database.close();
-    await services.stop();
+await runDatabaseCommand({ config, logger, applicationName: 'pulse-hub:credentials-rotate', failure: 'credential rotation failed' }, async (db) => {
+  const vault = await resolveCredentialVault(config);
+  const progress = progressReporter();
+  const report = await rotateCredentials(db, vault, { batchSize, onProgress: progress.update }).finally(progress.stop);
+  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    process.stdout.write(`Current key: ${report.currentKeyId}. Re-sealed ${report.rotated} of ${report.total} secrets; ${report.skipped} changed meanwhile (already current); ${report.failed.length} failed.\n`);
+    for (const failure of report.failed) process.stdout.write(`  ${failure.target}: ${failure.reason}\n`);
   }
-} catch (error) {
-  logger.error('credential rotation failed', errorFields(error));
-  process.exitCode = 1;
-}
+  if (report.failed.length > 0) process.exitCode = 1;
+});

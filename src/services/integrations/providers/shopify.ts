@@ -1,5 +1,5 @@
 import { shopifySettingsSchema } from '../../../contracts/api/connections.js';
-import type { ProviderAdapter } from './types.js';
+import { apiKeyCredentials, type ProviderAdapter } from './types.js';
 
 /**
  * Shopify Admin REST: a custom app's Admin API access token (`X-Shopify-Access-Token`), given
@@ -11,8 +11,7 @@ export const shopify: ProviderAdapter<'shopify'> = {
   settingsSchema: shopifySettingsSchema,
   // The real base is per shop: https://<shopDomain>/admin/api/<version>; see shopifyApiBase.
   defaults: { api: 'https://{shopDomain}/admin/api' },
-  credentialFields: { accepted: ['apiKey'], required: ['apiKey'] },
-  readyWith: ['api_key'],
+  ...apiKeyCredentials(),
 };
 
 /** The Admin API base of a shop (unless the connection's settings override `baseUrls.api`). */

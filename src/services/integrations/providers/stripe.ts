@@ -1,5 +1,5 @@
 import { stripeSettingsSchema } from '../../../contracts/api/connections.js';
-import type { ProviderAdapter } from './types.js';
+import { apiKeyCredentials, type ProviderAdapter } from './types.js';
 
 /** Stripe: a secret (or restricted) key as a Bearer token, given as `apiKey`; `Stripe-Account` for a connected account. */
 export const stripe: ProviderAdapter<'stripe'> = {
@@ -7,6 +7,5 @@ export const stripe: ProviderAdapter<'stripe'> = {
   displayName: 'Stripe',
   settingsSchema: stripeSettingsSchema,
   defaults: { api: 'https://api.stripe.com' },
-  credentialFields: { accepted: ['apiKey'], required: ['apiKey'] },
-  readyWith: ['api_key'],
+  ...apiKeyCredentials(),
 };

@@ -63,6 +63,12 @@ export interface ProviderAdapter<P extends ConnectionProvider = ConnectionProvid
   oauth?: OAuthFlowAdapter<ProviderSettings[P]>;
 }
 
+/** What a provider reached with one API key (not OAuth) takes and needs: `apiKey` in, `api_key` stored. */
+export const apiKeyCredentials = (): Pick<ProviderAdapter, 'credentialFields' | 'readyWith'> => ({
+  credentialFields: { accepted: ['apiKey'], required: ['apiKey'] },
+  readyWith: ['api_key'],
+});
+
 /** A provider refused a token request or answered something unusable. The message never holds a secret. */
 export class ProviderTokenError extends Error {
   constructor(
