@@ -12,7 +12,8 @@ export interface LeaderboardEntry {
 /**
  * Campaign leaderboards as Redis sorted sets of internal user ids. Postgres
  * (`campaign_progress`) is the truth: scores are written as absolute values after the engine's
- * transaction commits, so a retry rewrites the same number, and a missing set is rebuilt.
+ * transaction commits, and only ever raised, so neither a retry nor a late hand-off lowers one;
+ * a missing set is rebuilt.
  */
 export class Leaderboards {
   constructor(
@@ -27,7 +28,9 @@ export class Leaderboards {
   async setScores(scores: readonly { tenantId: string; campaignKey: string; userId: string; points: number }[]): Promise<void> {
     if (scores.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const score of scores) pipeline.zadd(this.key(score.tenantId, score.campaignKey), score.points, score.userId);
+    // GT: campaign points only grow, and two engine commits' hand-offs may land in either order; without it the
+    // older (lower) score could arrive last and stay until the set is rebuilt.
+    for (const score of scores) pipeline.zadd(this.key(score.tenantId, score.campaignKey), 'GT', score.points, score.userId);
     await pipeline.exec();
   }
 

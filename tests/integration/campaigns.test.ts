@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Leaderboard } from '../../src/contracts/api/campaigns.js';
+import { Leaderboards } from '../../src/repositories/leaderboards.js';
 import type { CreatedTenant } from '../../src/repositories/tenants.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { useTenantHub } from '../support/tenant-hub.js';
@@ -42,6 +43,15 @@ describe('campaigns', () => {
     expect((await apiJson(hub.url, 'GET', '/api/v1/campaigns', { token: member.accessToken })).body).toMatchObject({ campaigns: [{ key: 'sprint' }] });
     const audit = await sql`select action from audit_log where tenant_id = ${tenant.tenantId} and action like 'campaign.%' order by id`;
     expect(audit.map((row) => String(row.action))).toEqual(['campaign.created', 'campaign.updated']);
+  });
+
+  it('keeps the higher score when two hand-offs land out of order', async () => {
+    const boards = new Leaderboards(hub.context.redis, hub.config.REDIS_PREFIX);
+    const score = (points: number) => ({ tenantId: tenant.tenantId, campaignKey: 'order-test', userId: 'u1', points });
+    await boards.setScores([score(11)]);
+    await boards.setScores([score(10)]);
+    expect(await boards.top(tenant.tenantId, 'order-test', 1)).toEqual([{ rank: 1, userId: 'u1', points: 11 }]);
+    await boards.remove(tenant.tenantId, 'order-test');
   });
 
   it('ranks users on the leaderboard with the caller, and rebuilds it from Postgres when Redis lost it', async () => {
