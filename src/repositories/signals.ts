@@ -101,6 +101,68 @@ export async function latestReadings(tx: Transaction, scope: SignalScope, since:
   return rows.map((row) => ({ source: row.source, value: row.value, sigma: row.sigma, unit: row.unit, observedAt: new Date(row.observed_at) }));
 }
 
+/** A tenant-wide signal of a batch (user_id null), named by its tenant and key. */
+export interface TenantSignal {
+  tenantId: string;
+  key: string;
+}
+
+const signalArrays = (sql: Sql | Transaction, signals: readonly TenantSignal[]) => [
+  sql.array(signals.map((signal) => signal.tenantId), pgArrayType.uuid),
+  sql.array(signals.map((signal) => signal.key), pgArrayType.text),
+] as const;
+
+/**
+ * For a batch of tenant-wide signals, in one statement: when each was last fused (undefined if
+ * never), and the outbox rows of those fused at or before `dueBy` (those that may be fused now)
+ * taken, as `takeSignalOutbox` does for one signal: run it before the readings are read. The rows
+ * of a signal fused after `dueBy` stay until the fusion that waits out its interval takes them.
+ */
+export async function takeDueSignalOutboxes(tx: Transaction, signals: readonly TenantSignal[], dueBy: Date): Promise<Map<string, Date | undefined>> {
+  const [tenantIds, keys] = signalArrays(tx, signals);
+  const rows = await tx<{ tenant_id: string; key: string; computed_at: string | null }[]>`
+    with wanted as (
+      select s.tenant_id, s.key, f.computed_at from unnest(${tenantIds}, ${keys}) as s(tenant_id, key)
+      left join fused_signals f on f.tenant_id = s.tenant_id and f.key = s.key and f.user_id is null
+    ), taken as (
+      delete from outbox o using wanted w
+      where o.kind = 'signal' and o.tenant_id = w.tenant_id and o.type = w.key and o.user_id is null
+        and (w.computed_at is null or w.computed_at <= ${dueBy.toISOString()})
+    )
+    select tenant_id, key, computed_at from wanted`;
+  return new Map(rows.map((row) => [tenantKey(row.tenant_id, row.key), row.computed_at === null ? undefined : new Date(row.computed_at)]));
+}
+
+/**
+ * `latestReadings` for a batch of tenant-wide signals in one statement, each with its own
+ * `since`; by `tenantKey` (a signal with no reading in its window is absent).
+ */
+export async function latestReadingsOfSignals(
+  tx: Transaction,
+  signals: readonly (TenantSignal & { since: Date })[],
+): Promise<Map<string, (SignalReading & { unit: string | null })[]>> {
+  const [tenantIds, keys] = signalArrays(tx, signals);
+  const since = tx.array(signals.map((signal) => signal.since.toISOString()), pgArrayType.text);
+  const rows = await tx<{ tenant_id: string; key: string; source: string; value: number; sigma: number | null; unit: string | null; observed_at: string }[]>`
+    select s.tenant_id, s.key, r.source, r.value, r.sigma, r.unit, r.observed_at
+    from unnest(${tenantIds}, ${keys}, ${since}::timestamptz[]) as s(tenant_id, key, since)
+    cross join lateral (
+      select distinct on (source) source, value, sigma, unit, observed_at from signal_readings
+      where tenant_id = s.tenant_id and key = s.key and user_id is null and observed_at >= s.since
+      order by source, observed_at desc, id desc
+      limit ${MAX_SOURCES_PER_SIGNAL}
+    ) r`;
+  const bySignal = new Map<string, (SignalReading & { unit: string | null })[]>();
+  for (const row of rows) {
+    const id = tenantKey(row.tenant_id, row.key);
+    const reading = { source: row.source, value: row.value, sigma: row.sigma, unit: row.unit, observedAt: new Date(row.observed_at) };
+    const readings = bySignal.get(id);
+    if (readings) readings.push(reading);
+    else bySignal.set(id, [reading]);
+  }
+  return bySignal;
+}
+
 /** The public view of a fused value. */
 export function fusedSignalView(scope: { key: string; externalUserId: string | null; unit: string | null }, fused: FusedValue): FusedSignal {
   return {
@@ -118,20 +180,29 @@ export function fusedSignalView(scope: { key: string; externalUserId: string | n
   };
 }
 
-/** Stores a fused value as the signal's latest and appends it to the signal's history. */
-export async function saveFused(tx: Transaction, scope: SignalScope, signal: FusedSignal): Promise<void> {
-  const [lo, hi] = signal.ci95;
+/** Stores fused values as their signals' latest and appends each to its signal's history, in one statement. */
+export async function saveFused(tx: Transaction, fused: readonly { scope: SignalScope; signal: FusedSignal }[]): Promise<void> {
+  if (fused.length === 0) return;
+  const column = <T>(pick: (entry: { scope: SignalScope; signal: FusedSignal }) => T) => fused.map(pick);
   await tx`
-    with latest as (
+    with t as materialized (
+      select * from unnest(
+        ${tx.array(column((e) => e.scope.tenantId), pgArrayType.uuid)}, ${tx.array(column((e) => e.scope.userId), pgArrayType.uuid)},
+        ${tx.array(column((e) => e.scope.key), pgArrayType.text)}, ${tx.array(column((e) => e.signal.value), pgArrayType.float8)},
+        ${tx.array(column((e) => e.signal.sigma), pgArrayType.float8)}, ${tx.array(column((e) => e.signal.ci95[0]), pgArrayType.float8)},
+        ${tx.array(column((e) => e.signal.ci95[1]), pgArrayType.float8)}, ${tx.array(column((e) => e.signal.unit ?? null), pgArrayType.text)},
+        ${tx.array(column((e) => e.signal.method), pgArrayType.text)}, ${tx.array(column((e) => JSON.stringify(e.signal.inputs)), pgArrayType.text)}::jsonb[],
+        ${tx.array(column((e) => e.signal.computedAt), pgArrayType.text)}::timestamptz[])
+        as t(tenant_id, user_id, key, value, sigma, lo, hi, unit, method, inputs, computed_at)
+    ), latest as (
       insert into fused_signals (tenant_id, user_id, key, value, sigma, lo, hi, unit, method, inputs, computed_at)
-      values (${scope.tenantId}, ${scope.userId}, ${scope.key}, ${signal.value}, ${signal.sigma}, ${lo}, ${hi}, ${signal.unit ?? null},
-              ${signal.method}, ${JSON.stringify(signal.inputs)}::jsonb, ${signal.computedAt})
+      select * from t
       on conflict on constraint fused_signals_scope do update set
         value = excluded.value, sigma = excluded.sigma, lo = excluded.lo, hi = excluded.hi, unit = excluded.unit,
         method = excluded.method, inputs = excluded.inputs, computed_at = excluded.computed_at
     )
     insert into fused_signal_history (tenant_id, user_id, key, value, lo, hi, computed_at)
-    values (${scope.tenantId}, ${scope.userId}, ${scope.key}, ${signal.value}, ${lo}, ${hi}, ${signal.computedAt})`;
+    select tenant_id, user_id, key, value, lo, hi, computed_at from t`;
 }
 
 /** When the signal was last fused, if ever. */

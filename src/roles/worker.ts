@@ -38,7 +38,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
     createRetentionHandler('user-updates.prune', { sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
-    createSignalFuseHandler({ sql: context.database.sql, queues: context.queues, rules, minIntervalMs: config.FUSION_MIN_INTERVAL_MS }),
+    createSignalFuseHandler({ sql: context.database.sql, queues: context.queues, rules, logger, minIntervalMs: config.FUSION_MIN_INTERVAL_MS }),
     createRetentionHandler('signals.prune', { sql: context.database.sql, retentionDays: config.SIGNAL_HISTORY_RETENTION_DAYS }),
   ], consumedJobNames('worker'));
   // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
