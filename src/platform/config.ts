@@ -109,6 +109,10 @@ export const configSchema = z.object({
     .optional(),
   /** Whether a connection's settings may point a provider's URLs elsewhere (`baseUrls`, for simulators and sandboxes). Default: everywhere but production. */
   INTEGRATIONS_ALLOW_CUSTOM_URLS: z.stringbool().optional(),
+  /** An access token expiring sooner than this (seconds) is refreshed before use. */
+  INTEGRATIONS_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Token refreshes failing this many times in a row leave the connection `needs_reauth`. */
+  INTEGRATIONS_REFRESH_MAX_FAILURES: positiveInt.default(5),
 
   /** `1`: zero-config `npm start` also feeds the demo tenant a little synthetic traffic (as `npm run demo` does), so the dashboard is alive at once. */
   PULSE_DEMO_DATA: z.stringbool().default(false),

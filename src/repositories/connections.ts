@@ -17,6 +17,16 @@ export interface SealedCredential {
   expiresAt: Date | null;
 }
 
+/** A connection locked for a token refresh: what was read under the lock, and the writes of the outcome (same transaction). */
+export interface LockedConnection {
+  row: ConnectionRow;
+  credentials: CredentialRow[];
+  /** Stores the new tokens and clears the failure count. */
+  refreshed(sealed: SealedCredential[]): Promise<void>;
+  /** Records a failed refresh: the consecutive count, when the next may be tried, and a new status if any. */
+  refreshFailed(failure: { failures: number; notBefore: Date | null; message: string; status?: ConnectionStatus }): Promise<void>;
+}
+
 /** Where a page of connections ends: created_at as Postgres prints it (microseconds kept) and the id. */
 export interface ConnectionPageKey {
   createdAt: string;
@@ -127,7 +137,7 @@ export class ConnectionStore {
       const held = await tx.select({ kind: connectionCredentials.kind }).from(connectionCredentials).where(eq(connectionCredentials.connectionId, connection.id));
       const [row] = await tx
         .update(connections)
-        .set({ status: status(new Set(held.map((entry) => entry.kind))), lastError: null, lastErrorAt: null, updatedAt: now })
+        .set({ status: status(new Set(held.map((entry) => entry.kind))), lastError: null, lastErrorAt: null, refreshFailures: 0, refreshNotBefore: null, updatedAt: now })
         .where(eq(connections.id, connection.id))
         .returning();
       await recordAudit(tx, {
@@ -138,6 +148,50 @@ export class ConnectionStore {
         details: { kinds: credentials.map((credential) => credential.kind) },
       });
       return row;
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction holding the connection's row lock (the lock order for its
+   * credentials: the connection row, as in saveCredentials), given the row and its credentials as
+   * read under that lock. Undefined when there is no such connection.
+   */
+  async underRefreshLock<T>(connectionId: string, work: (locked: LockedConnection) => Promise<T>): Promise<T | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(connections).where(eq(connections.id, connectionId)).for('update');
+      if (!row) return undefined;
+      const credentials = await tx.select().from(connectionCredentials).where(eq(connectionCredentials.connectionId, connectionId));
+      return work({
+        row,
+        credentials,
+        async refreshed(sealed) {
+          const now = new Date();
+          for (const credential of sealed) {
+            await tx
+              .insert(connectionCredentials)
+              .values({ connectionId, ...credential, updatedAt: now })
+              .onConflictDoUpdate({
+                target: [connectionCredentials.connectionId, connectionCredentials.kind],
+                set: { keyId: credential.keyId, sealed: credential.sealed, expiresAt: credential.expiresAt, updatedAt: now },
+              });
+          }
+          await tx.update(connections).set({ refreshFailures: 0, refreshNotBefore: null, updatedAt: now }).where(eq(connections.id, connectionId));
+        },
+        async refreshFailed(failure) {
+          const now = new Date();
+          await tx
+            .update(connections)
+            .set({
+              refreshFailures: failure.failures,
+              refreshNotBefore: failure.notBefore,
+              lastError: failure.message,
+              lastErrorAt: now,
+              updatedAt: now,
+              ...(failure.status ? { status: failure.status } : {}),
+            })
+            .where(eq(connections.id, connectionId));
+        },
+      });
     });
   }
 

@@ -483,6 +483,10 @@ export const connections = pgTable(
     lastSyncFinishedAt: timestamp('last_sync_finished_at', { withTimezone: true }),
     lastError: text('last_error'),
     lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+    /** Token refreshes that failed in a row (reset by a successful one); at the configured limit the connection needs re-authorization. */
+    refreshFailures: integer('refresh_failures').notNull().default(0),
+    /** No token refresh is tried before this (2^failures seconds after the last failure). */
+    refreshNotBefore: timestamp('refresh_not_before', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -13,3 +13,33 @@ export class ConnectionConflictError extends Error {
     this.name = 'ConnectionConflictError';
   }
 }
+
+/** Why `freshAccessToken` gave no token. */
+export type TokenRefreshFailure =
+  /** No such connection. */
+  | 'not_found'
+  /** The provider is not reached with OAuth tokens. */
+  | 'not_oauth'
+  /** The connection is disabled by an admin. */
+  | 'disabled'
+  /** A stored secret does not open (see the connection's last error). */
+  | 'broken'
+  /** It must be authorized again: refreshes failed too often, or no refresh token is stored. */
+  | 'needs_reauth'
+  /** The last refresh failed and the next may not be tried before `retryAt`. */
+  | 'backoff'
+  /** This refresh failed (counted on the connection; retried after `retryAt`). */
+  | 'refresh_failed';
+
+/** A connection's access token could not be had; the message never holds a secret. */
+export class TokenRefreshError extends Error {
+  constructor(
+    readonly connectionId: string,
+    readonly reason: TokenRefreshFailure,
+    message: string,
+    readonly details: { failures?: number; retryAt?: Date | null; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'TokenRefreshError';
+  }
+}

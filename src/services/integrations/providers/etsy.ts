@@ -1,6 +1,6 @@
 import { etsySettingsSchema } from '../../../contracts/api/connections.js';
 import { seconds, text, tokenRequest } from './http.js';
-import { ProviderTokenError, type ProviderAdapter } from './types.js';
+import { ProviderTokenError, type ProviderAdapter, type TokenSet } from './types.js';
 
 /**
  * Etsy Open API v3: OAuth 2.0 authorization code with PKCE (S256). The app's keystring is the
@@ -30,21 +30,37 @@ export const etsy: ProviderAdapter<'etsy'> = {
       return url;
     },
     async exchangeCode({ endpoints, app, code, codeVerifier, redirectUri }) {
-      const body = await tokenRequest('etsy', endpoints.token ?? '', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: app.clientId, redirect_uri: redirectUri, code, code_verifier: codeVerifier ?? '' }),
-      });
-      const accessToken = text(body.access_token);
-      if (!accessToken) throw new ProviderTokenError('etsy', 200, 'the token answer holds no access_token');
-      const expiresIn = seconds(body.expires_in);
-      return {
-        accessToken,
-        accessTokenExpiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-        refreshToken: text(body.refresh_token) ?? null,
-        // Etsy refresh tokens last 90 days.
-        refreshTokenExpiresAt: text(body.refresh_token) ? new Date(Date.now() + 90 * 86_400_000) : null,
-      };
+      return tokenSet(
+        await tokenRequest('etsy', endpoints.token ?? '', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({ grant_type: 'authorization_code', client_id: app.clientId, redirect_uri: redirectUri, code, code_verifier: codeVerifier ?? '' }),
+        }),
+      );
+    },
+    // The same endpoint with grant_type=refresh_token; the answer carries the rotated refresh token.
+    async refresh({ endpoints, app, refreshToken }) {
+      return tokenSet(
+        await tokenRequest('etsy', endpoints.token ?? '', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', client_id: app.clientId, refresh_token: refreshToken }),
+        }),
+      );
     },
   },
 };
+
+/** The token answer (code or refresh grant) as a TokenSet. */
+function tokenSet(body: Record<string, unknown>): TokenSet {
+  const accessToken = text(body.access_token);
+  if (!accessToken) throw new ProviderTokenError('etsy', 200, 'the token answer holds no access_token');
+  const expiresIn = seconds(body.expires_in);
+  return {
+    accessToken,
+    accessTokenExpiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    refreshToken: text(body.refresh_token) ?? null,
+    // Etsy refresh tokens last 90 days.
+    refreshTokenExpiresAt: text(body.refresh_token) ? new Date(Date.now() + 90 * 86_400_000) : null,
+  };
+}

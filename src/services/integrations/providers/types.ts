@@ -40,12 +40,20 @@ export interface CodeExchange {
   redirectUri: string;
 }
 
-/** The authorization-code flow of a provider: its authorize URL and its token request, nothing else. */
+export interface TokenRefresh {
+  endpoints: ProviderEndpoints;
+  app: AppCredentials;
+  refreshToken: string;
+}
+
+/** The authorization-code flow of a provider: its authorize URL and its token requests, nothing else. */
 export interface OAuthFlowAdapter<S> {
   /** Whether the flow uses PKCE (S256). */
   pkce: boolean;
   authorizeUrl(request: AuthorizeRequest<S>): URL;
   exchangeCode(request: CodeExchange): Promise<TokenSet>;
+  /** A refresh-token grant; the answer's refresh token (when the provider rotates them) replaces the one used. */
+  refresh(request: TokenRefresh): Promise<TokenSet>;
 }
 
 /** A provider is data plus a small adapter: a new provider is a new file listed in `providers/index.ts`. */
