@@ -60,7 +60,7 @@ describe('integration token refresh', () => {
     await sim?.close();
   });
 
-  it('refreshes once across two workers, stores the rotated refresh token, and leaves a fresh token alone', async () => {
+  it('refreshes an Etsy connection once across two workers, stores the rotated refresh token, and leaves a fresh token alone', async () => {
     const issued = sim.tokens.issue('etsy', shop);
     // Expires within the margin (5 min): due for a refresh.
     const connectionId = await etsyConnection('Etsy refresh', issued, 60);
@@ -96,6 +96,35 @@ describe('integration token refresh', () => {
     });
     expect(receipts.status).toBe(200);
     expect(await state(connectionId)).toMatchObject({ status: 'active', refresh_failures: 0 });
+  });
+
+  it('refreshes a TikTok Shop connection once (its own refresh endpoint, rotating) for two workers', async () => {
+    const tiktokShop = '7000123';
+    sim.seed('tiktok', tiktokShop, 2);
+    const issued = sim.tokens.issue('tiktok', tiktokShop);
+    const [service] = workers as [ConnectionService];
+    const created = await service.create(
+      tenant.tenantId,
+      createConnectionSchema.parse({ provider: 'tiktok_shop', name: 'TikTok refresh', settings: { baseUrls: { token: `${sim.baseUrls.tiktokAuth}/api/v2/token/get` } } }),
+      'test',
+    );
+    await service.setCredentials(tenant.tenantId, created.id, { clientId: sim.credentials.tiktok.appKey, clientSecret: sim.credentials.tiktok.appSecret }, 'test');
+    const row = await service.store.findById(created.id);
+    await service.store.saveCredentials(
+      row as NonNullable<typeof row>,
+      [service.seal(created.id, 'access_token', issued.accessToken, new Date(Date.now() + 30_000)), service.seal(created.id, 'refresh_token', issued.refreshToken, null)],
+      () => 'active',
+      { actor: 'test', action: 'connection.authorized' },
+    );
+    sim.faults.slow('tiktok', { delayMs: 300, scope: 'token', times: 1 });
+
+    const tokens = await Promise.all(workers.map((connections) => refresher(connections).freshAccessToken(created.id)));
+    expect(sim.calls.refreshes('tiktok', tiktokShop)).toBe(1);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(tokens[0]).not.toBe(issued.accessToken);
+    const after = await stored(created.id);
+    expect(after.refresh_token?.value).not.toBe(issued.refreshToken);
+    expect(sim.tokens.liveRefreshTokens('tiktok', tiktokShop)).toEqual([after.refresh_token?.value]);
   });
 
   it('counts refused refreshes, waits out 2^n seconds between tries, and leaves the connection needs_reauth after the limit', async () => {
