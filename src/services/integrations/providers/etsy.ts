@@ -1,4 +1,5 @@
 import { etsySettingsSchema } from '../../../contracts/api/connections.js';
+import { etsyReceipts } from './etsy-receipts.js';
 import { seconds, text, tokenRequest } from './http.js';
 import { ProviderTokenError, type ProviderAdapter, type TokenSet } from './types.js';
 
@@ -49,6 +50,7 @@ export const etsy: ProviderAdapter<'etsy'> = {
       );
     },
   },
+  sync: etsyReceipts,
 };
 
 /** The token answer (code or refresh grant) as a TokenSet. */

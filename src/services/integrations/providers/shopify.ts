@@ -1,5 +1,8 @@
 import { shopifySettingsSchema } from '../../../contracts/api/connections.js';
+import { shopifyOrders } from './shopify-orders.js';
 import { apiKeyCredentials, type ProviderAdapter } from './types.js';
+
+export { shopifyApiBase } from './shopify-orders.js';
 
 /**
  * Shopify Admin REST: a custom app's Admin API access token (`X-Shopify-Access-Token`), given
@@ -9,11 +12,9 @@ export const shopify: ProviderAdapter<'shopify'> = {
   provider: 'shopify',
   displayName: 'Shopify',
   settingsSchema: shopifySettingsSchema,
-  // The real base is per shop: https://<shopDomain>/admin/api/<version>; see shopifyApiBase.
+  // The real base is per shop: https://<shopDomain>/admin/api, then the settings' apiVersion; a
+  // `baseUrls.api` override replaces this part only (see shopifyApiBase).
   defaults: { api: 'https://{shopDomain}/admin/api' },
   ...apiKeyCredentials(),
+  sync: shopifyOrders,
 };
-
-/** The Admin API base of a shop (unless the connection's settings override `baseUrls.api`). */
-export const shopifyApiBase = (settings: { shopDomain: string; apiVersion: string; baseUrls?: { api?: string } }): string =>
-  settings.baseUrls?.api ?? `https://${settings.shopDomain}/admin/api/${settings.apiVersion}`;

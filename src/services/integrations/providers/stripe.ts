@@ -1,4 +1,5 @@
 import { stripeSettingsSchema } from '../../../contracts/api/connections.js';
+import { stripeCharges } from './stripe-charges.js';
 import { apiKeyCredentials, type ProviderAdapter } from './types.js';
 
 /** Stripe: a secret (or restricted) key as a Bearer token, given as `apiKey`; `Stripe-Account` for a connected account. */
@@ -8,4 +9,5 @@ export const stripe: ProviderAdapter<'stripe'> = {
   settingsSchema: stripeSettingsSchema,
   defaults: { api: 'https://api.stripe.com' },
   ...apiKeyCredentials(),
+  sync: stripeCharges,
 };

@@ -1,5 +1,6 @@
 import { tiktokShopSettingsSchema } from '../../../contracts/api/connections.js';
 import { seconds, text, tokenRequest } from './http.js';
+import { tiktokShopOrders } from './tiktok-shop-orders.js';
 import { ProviderTokenError, type ProviderAdapter, type TokenSet } from './types.js';
 
 const fromUnixSeconds = (value: unknown): Date | null => {
@@ -39,6 +40,7 @@ export const tiktokShop: ProviderAdapter<'tiktok_shop'> = {
       return tokenSet(await tokenRequest('tiktok_shop', url, { method: 'GET', headers: { accept: 'application/json' } }), 'refresh token');
     },
   },
+  sync: tiktokShopOrders,
 };
 
 /** The token answer (`{code, data}`) as a TokenSet; a non-zero code is a refusal of `what`. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ConnectionCredentialsInput, ConnectionProvider, CredentialKind, ProviderSettings } from '../../../contracts/api/connections.js';
+import type { SyncAdapter } from './sync-types.js';
 
 /** Where a provider is reached: its public URLs, or a connection's `baseUrls` overrides. */
 export interface ProviderEndpoints {
@@ -69,6 +70,8 @@ export interface ProviderAdapter<P extends ConnectionProvider = ConnectionProvid
   readyWith: CredentialKind[];
   /** Present for providers connected through OAuth. */
   oauth?: OAuthFlowAdapter<ProviderSettings[P]>;
+  /** How the provider's records are listed for syncs. */
+  sync: SyncAdapter<ProviderSettings[P]>;
 }
 
 /** What a provider reached with one API key (not OAuth) takes and needs: `apiKey` in, `api_key` stored. */
