@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerSettingsSchemas, type ConnectionProvider } from '../../src/contracts/api/connections.js';
+import { apiRequest } from '../../src/services/integrations/providers/api-request.js';
 import { endpointsFor, providers } from '../../src/services/integrations/providers/index.js';
 import {
   ProviderAuthError,
   ProviderRateLimitError,
+  ProviderResponseError,
   ProviderUnavailableError,
   type ProviderAuth,
   type ProviderCall,
@@ -240,5 +242,70 @@ describe('shopify call-limit bucket', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('etsy per-second limit', () => {
+  it('asks for a one-second pause when x-remaining-this-second reaches 0', async () => {
+    const small = await startProviderSimulator({ etsy: { perSecond: 3 } });
+    try {
+      small.seed('etsy', '40000999', 3);
+      const settings = providerSettingsSchemas.etsy.parse({ shopId: '40000999', baseUrls: { api: `${small.baseUrls.etsy}/v3` } });
+      const { keystring, sharedSecret } = small.credentials.etsy;
+      const auth = { clientId: keystring, clientSecret: sharedSecret, accessToken: small.tokens.issue('etsy', '40000999').accessToken };
+      const request = { endpoints: endpointsFor('etsy', settings), settings, auth, cursor: {}, since: new Date(0), pageSize: 50 };
+      let pauseMs: number | undefined;
+      // A second may roll over between calls (the budget refills): at most two budgets' worth of calls.
+      for (let i = 0; i < 6 && pauseMs === undefined; i += 1) pauseMs = (await providers.etsy.sync.listPage(request)).pauseMs;
+      expect(pauseMs).toBe(1000);
+      await sleep(pauseMs ?? 0);
+      await expect(providers.etsy.sync.listPage(request)).resolves.toMatchObject({ done: true });
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('apiRequest', () => {
+  const call = (url: string, extra: Partial<Parameters<typeof apiRequest>[0]> = {}) => {
+    const observed: ProviderCall[] = [];
+    const result = apiRequest({ provider: 'stripe', endpoint: 'charges.list', url, headers: { authorization: `Bearer ${sim.tokens.stripe('acct_sync')}` }, observe: (c) => observed.push(c), ...extra });
+    return { result, observed };
+  };
+
+  it('times out a stalled call as ProviderUnavailableError, observed as timeout', async () => {
+    sim.faults.slow('stripe', { delayMs: 1000, times: 1 });
+    const { result, observed } = call(`${sim.baseUrls.stripe}/v1/charges?limit=1`, { timeoutMs: 100 });
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderUnavailableError);
+    expect((error as Error).message).toBe('stripe charges.list timed out');
+    expect(observed.map((c) => c.status)).toEqual(['timeout']);
+  });
+
+  it('reports an unreachable host as network, and a caller abort as the abort itself', async () => {
+    const closed = await startProviderSimulator();
+    const url = `${closed.baseUrls.stripe}/v1/charges?key=sk_secret_in_query`;
+    await closed.close();
+    const unreachable = call(url);
+    const error = await unreachable.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderUnavailableError);
+    expect((error as Error).message).not.toContain('sk_secret_in_query');
+    expect(unreachable.observed.map((c) => c.status)).toEqual(['network']);
+
+    sim.faults.slow('stripe', { delayMs: 500, times: 1 });
+    const controller = new AbortController();
+    const aborted = call(`${sim.baseUrls.stripe}/v1/charges?limit=1`, { signal: controller.signal });
+    controller.abort(new Error('shutting down'));
+    await expect(aborted.result).rejects.toThrow('shutting down');
+    expect(aborted.observed).toHaveLength(1);
+    // The abort may come before the request reaches the simulator: the slow switch would still be armed.
+    sim.faults.clear('stripe');
+  });
+
+  it('answers another refusal (404) as ProviderResponseError', async () => {
+    const { result } = call(`${sim.baseUrls.stripe}/v1/charges?limit=1&starting_after=ch_missing`);
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderResponseError);
+    expect((error as ProviderResponseError).httpStatus).toBe(404);
   });
 });
