@@ -19,7 +19,7 @@ export const shopifyApiBase = (settings: { shopDomain: string; apiVersion: strin
 export function nextPageInfo(link: string | null): string | undefined {
   for (const part of (link ?? '').split(',')) {
     const match = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part);
-    if (match?.[1]) return new URL(match[1]).searchParams.get('page_info') ?? undefined;
+    if (match?.[1] && URL.canParse(match[1])) return new URL(match[1]).searchParams.get('page_info') ?? undefined;
   }
   return undefined;
 }
