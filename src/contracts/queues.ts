@@ -1,10 +1,25 @@
 import { z } from 'zod';
+import { connectionProviders, syncProgressSchema, type ConnectionProvider } from './api/connections.js';
 import { fusedSignalSchema } from './api/signals.js';
 import { userUpdateSchema } from './socket/user-updates.js';
 
 /** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
-export const queueNames = ['maintenance', 'engagement', 'realtime', 'signals'] as const;
+export const queueNames = ['maintenance', 'engagement', 'realtime', 'signals', 'sync-shopify', 'sync-stripe', 'sync-etsy', 'sync-tiktok_shop'] as const;
 export type QueueName = (typeof queueNames)[number];
+
+const syncPayload = z.object({ connectionId: z.uuid(), tenantId: z.uuid(), reason: z.enum(['scheduled', 'manual']) });
+
+/**
+ * One queue per provider, since BullMQ's limiter (which a provider's Retry-After drives) is per
+ * queue: one provider throttling never holds up another's syncs.
+ */
+function syncJob<P extends ConnectionProvider>(provider: P) {
+  return { [`sync.${provider}`]: { queue: `sync-${provider}`, payload: syncPayload } } as { [K in `sync.${P}`]: { queue: `sync-${P}`; payload: typeof syncPayload } };
+}
+
+export const syncJobName = <P extends ConnectionProvider>(provider: P): `sync.${P}` => `sync.${provider}`;
+export const syncQueueName = <P extends ConnectionProvider>(provider: P): `sync-${P}` => `sync-${provider}`;
+export const syncQueueNames = connectionProviders.map(syncQueueName);
 
 /** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
 export const jobDefinitions = {
@@ -68,6 +83,15 @@ export const jobDefinitions = {
       event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }),
     }),
   },
+  /** A sync's progress (and end), for the tenant's dashboard on whichever node holds its sockets. */
+  'realtime.sync': {
+    queue: 'realtime',
+    payload: z.object({ tenantId: z.uuid(), progress: syncProgressSchema }),
+  },
+  ...syncJob('shopify'),
+  ...syncJob('stripe'),
+  ...syncJob('etsy'),
+  ...syncJob('tiktok_shop'),
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
 
 export type JobName = keyof typeof jobDefinitions;

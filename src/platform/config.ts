@@ -113,6 +113,18 @@ export const configSchema = z.object({
   INTEGRATIONS_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
   /** Token refreshes failing this many times in a row leave the connection `needs_reauth`. */
   INTEGRATIONS_REFRESH_MAX_FAILURES: positiveInt.default(5),
+  /** Records asked per page of a provider (each provider caps it at its own maximum). */
+  INTEGRATIONS_PAGE_SIZE: z.coerce.number().int().min(1).max(250).default(100),
+  /** A connection's first sync imports records from this many days back, unless its settings name `backfillFrom`. */
+  INTEGRATIONS_BACKFILL_DAYS: positiveInt.default(90),
+  /** The longest a provider's Retry-After is honoured as given (longer ones are capped; jitter adds up to 20 %). */
+  INTEGRATIONS_RETRY_AFTER_MAX_SECONDS: positiveInt.default(300),
+  /** Consecutive 5xx/timeouts that open a provider's circuit breaker. */
+  INTEGRATIONS_CIRCUIT_FAILURES: positiveInt.default(5),
+  /** How long an open circuit fails syncs fast before one trial call (half-open). */
+  INTEGRATIONS_CIRCUIT_HALF_OPEN_MS: positiveInt.default(30_000),
+  /** A running sync renews its lease on the connection after each page; one silent this long may be taken over. */
+  INTEGRATIONS_SYNC_LEASE_SECONDS: positiveInt.default(120),
 
   /** `1`: zero-config `npm start` also feeds the demo tenant a little synthetic traffic (as `npm run demo` does), so the dashboard is alive at once. */
   PULSE_DEMO_DATA: z.stringbool().default(false),

@@ -1,8 +1,8 @@
-import { and, asc, eq, getTableColumns, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { ConnectionStatus, CredentialKind } from '../contracts/api/connections.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './db/client.js';
-import { connectionCredentials, connections, oauthStates } from './db/schema.js';
+import { connectionCredentials, connections, oauthStates, syncedRecords } from './db/schema.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 export type NewConnection = Omit<typeof connections.$inferInsert, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>;
@@ -201,6 +201,34 @@ export class ConnectionStore {
       .update(connections)
       .set({ lastError: message, lastErrorAt: new Date(), updatedAt: new Date(), ...(status ? { status } : {}) })
       .where(eq(connections.id, connectionId));
+  }
+
+  /** What the sync schedules follow, of every connection. */
+  async schedules(): Promise<Pick<ConnectionRow, 'id' | 'tenantId' | 'provider' | 'status' | 'scheduleMinutes'>[]> {
+    return this.db
+      .select({ id: connections.id, tenantId: connections.tenantId, provider: connections.provider, status: connections.status, scheduleMinutes: connections.scheduleMinutes })
+      .from(connections);
+  }
+
+  /** A sync was queued: shown as such until a worker takes it (a running one keeps its state). */
+  async markSyncQueued(connectionId: string): Promise<void> {
+    await this.db.update(connections).set({ syncState: 'queued', updatedAt: new Date() }).where(and(eq(connections.id, connectionId), isNull(connections.syncJobId)));
+  }
+
+  /** Up to `limit` records of the connection no user matched, newest change first, after `after`. */
+  async unmatchedRecords(connectionId: string, limit: number, after?: { updatedAt: string; remoteId: string }) {
+    return this.db
+      .select({ ...getTableColumns(syncedRecords), pageKey: sql<string>`${syncedRecords.updatedAt}::text` })
+      .from(syncedRecords)
+      .where(
+        and(
+          eq(syncedRecords.connectionId, connectionId),
+          isNull(syncedRecords.userId),
+          after ? sql`(${syncedRecords.updatedAt}, ${syncedRecords.remoteId}) < (${after.updatedAt}::timestamptz, ${after.remoteId})` : undefined,
+        ),
+      )
+      .orderBy(desc(syncedRecords.updatedAt), desc(syncedRecords.remoteId))
+      .limit(limit);
   }
 
   // OAuth states

@@ -40,6 +40,9 @@ import { queueBoardRouter } from '../server/admin/queue-board.js';
 import { startDashboard } from '../server/realtime/dashboard.js';
 import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
 import { createRealtimeSignalHandler } from '../server/realtime/signal-handler.js';
+import { createRealtimeSyncHandler } from '../server/realtime/sync-progress-handler.js';
+import { SyncTelemetry } from '../repositories/sync-telemetry.js';
+import { SyncScheduler } from '../services/integrations/sync-scheduler.js';
 import { createPusher } from '../server/realtime/push.js';
 import { attachSocketServer, createSocketServer } from '../server/realtime/socket-server.js';
 import { SessionGuard } from '../server/realtime/sessions.js';
@@ -98,7 +101,11 @@ export async function startHub(context: AppContext): Promise<Hub> {
   });
   const io = createSocketServer({ config, logger, adapterRedis, accessTokens, users, writer, sql, limits, quota, sessions });
   const rules = new RulesCache(sql);
-  const connections = new ConnectionService(db, await resolveCredentialVault(config), { allowCustomUrls: config.INTEGRATIONS_ALLOW_CUSTOM_URLS });
+  const syncTelemetry = new SyncTelemetry(context.redis, config.REDIS_PREFIX);
+  const connections = new ConnectionService(db, await resolveCredentialVault(config), {
+    allowCustomUrls: config.INTEGRATIONS_ALLOW_CUSTOM_URLS,
+    syncs: new SyncScheduler(context.queues, syncTelemetry),
+  });
   const routers = [
     tokensRouter({ db, verifiers, accessTokens, refreshTokens: new RefreshTokenStore(db, config.REFRESH_TOKEN_TTL_SECONDS), users, limits, sessions }),
     eventsRouter({ db, verifiers, users, writer, limits }),
@@ -114,7 +121,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     dashboardRouter(),
     queueBoardRouter({ queues: context.queues, operatorToken: await resolveOperatorToken(config), limits }),
   ];
-  const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount });
+  const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount, syncTelemetry });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
   // `/socket.io/` requests itself and hands every other request on, so Express never touches a
   // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).
@@ -134,7 +141,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // The hub consumes its queues (`realtime`) like the worker role consumes its own: one registry
   // that refuses a missing or doubled handler, one pool at the shared concurrency table's settings.
   const pusher = createPusher(io);
-  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher), createRealtimeSignalHandler(pusher)], consumedJobNames('hub'));
+  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher), createRealtimeSignalHandler(pusher), createRealtimeSyncHandler(pusher)], consumedJobNames('hub'));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const consumers = startWorkerPool({ role: 'hub', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('realtime delivery', (remainingMs) => consumers.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));

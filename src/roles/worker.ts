@@ -9,6 +9,8 @@ import { createMissionSweepHandler } from '../workers/processors/missions-sweep.
 import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.js';
 import { createRetentionHandler } from '../workers/processors/retention.js';
 import { createSignalFuseHandler } from '../workers/processors/signals-fuse.js';
+import { createConnectionSyncHandlers } from '../workers/processors/connection-sync.js';
+import { createSyncRunner } from './sync-engine.js';
 import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { applySchedules } from '../workers/schedules.js';
 import { consumedJobNames, startWorkerPool, type WorkerPool } from '../platform/queues/worker-pool.js';
@@ -27,6 +29,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     leaderboards: new Leaderboards(context.redis, config.REDIS_PREFIX),
     logger,
   });
+  const syncs = await createSyncRunner(context);
   const registry = buildHandlerRegistry([
     createBackupHandler({
       databaseUrl: context.databaseUrl,
@@ -40,12 +43,14 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     createRetentionHandler('user-updates.prune', { sql: context.database.sql, retentionDays: config.USER_UPDATES_RETENTION_DAYS }),
     createSignalFuseHandler({ sql: context.database.sql, queues: context.queues, rules, logger, minIntervalMs: config.FUSION_MIN_INTERVAL_MS }),
     createRetentionHandler('signals.prune', { sql: context.database.sql, retentionDays: config.SIGNAL_HISTORY_RETENTION_DAYS }),
+    ...createConnectionSyncHandlers({ runner: syncs.runner, queues: context.queues }),
   ], consumedJobNames('worker'));
   // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
   lifecycle.defer('engine hand-offs', () => engagement.settled());
   const pool = startWorkerPool({ role: 'worker', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
   await applySchedules(context.queues, config);
+  await syncs.reconcileSchedules();
   const relay = new OutboxRelay({ sql: context.database.sql, queues: context.queues, logger });
   await relay.start();
   // Registered after the pool so it stops first: no new jobs are enqueued while workers drain.

@@ -3,11 +3,13 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Sql } from '../repositories/db/client.js';
 import type { JobQueues } from '../platform/queues/producer.js';
+import { circuitStates } from '../contracts/api/connections.js';
+import { syncCounters, type SyncTelemetry } from '../repositories/sync-telemetry.js';
 
 const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
 /** One registry per hub instance, so several hubs in one process (tests) do not collide. */
-export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis; requeuedCounterKey: string; connectedSockets: () => number }) {
+export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis; requeuedCounterKey: string; connectedSockets: () => number; syncTelemetry: SyncTelemetry }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
 
@@ -72,6 +74,39 @@ export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis;
     registers: [registry],
     async collect() {
       this.set(Number((await deps.redis.get(deps.requeuedCounterKey)) ?? 0));
+    },
+  });
+
+  // Syncs run in worker processes: their counters and circuit states are read from Redis at scrape time.
+  const syncCounterHelp: Record<(typeof syncCounters)[number], string> = {
+    calls: 'HTTP calls made to the provider',
+    rate_limited: 'Calls the provider throttled (429 or its own bucket-full answer)',
+    errors: 'Calls that failed with a 5xx, a timeout or no connection',
+    records: 'Records stored (new or changed)',
+    events: 'Events created from synced records',
+    runs: 'Sync runs ended (completed or failed)',
+    duration_ms: 'Milliseconds spent in ended sync runs',
+  };
+  for (const counter of syncCounters) {
+    new client.Gauge({
+      name: `pulse_sync_${counter}_total`,
+      help: `${syncCounterHelp[counter]}, per provider, all workers`,
+      labelNames: ['provider'] as const,
+      registers: [registry],
+      async collect() {
+        for (const [provider, figures] of Object.entries(await deps.syncTelemetry.figures())) this.set({ provider }, figures[counter]);
+      },
+    });
+  }
+  new client.Gauge({
+    name: 'pulse_sync_circuit_state',
+    help: "Each provider's circuit breaker as the workers last reported it: 1 for its current state",
+    labelNames: ['provider', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [provider, current] of Object.entries(await deps.syncTelemetry.circuits())) {
+        for (const state of circuitStates) this.set({ provider, state }, state === current ? 1 : 0);
+      }
     },
   });
 

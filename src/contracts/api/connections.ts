@@ -14,6 +14,28 @@ export type ConnectionProvider = (typeof connectionProviders)[number];
 export const connectionStatuses = ['active', 'needs_reauth', 'broken', 'disabled'] as const;
 export type ConnectionStatus = (typeof connectionStatuses)[number];
 
+/**
+ * Persisted in `connections.sync_state`: `idle` (no sync queued or running), `queued`, `running`,
+ * `rate_limited` (waiting out the provider's Retry-After; resumes from its checkpoint), `failed`
+ * (the last sync stopped on an error; retried with backoff or at the next schedule).
+ */
+export const syncStates = ['idle', 'queued', 'running', 'rate_limited', 'failed'] as const;
+export type SyncState = (typeof syncStates)[number];
+
+/** A provider's circuit breaker in the worker processes (cockatiel): `open` fails syncs fast without calling. */
+export const circuitStates = ['closed', 'open', 'half_open', 'isolated'] as const;
+export type CircuitState = (typeof circuitStates)[number];
+
+/** What one sync run did (the current one while it runs). */
+export const syncRunFiguresSchema = z.object({
+  pages: z.int(),
+  records: z.int(),
+  events: z.int(),
+  unmatched: z.int(),
+  durationMs: z.int(),
+});
+export type SyncRunFigures = z.infer<typeof syncRunFiguresSchema>;
+
 /** Persisted in `connection_credentials.kind`: do not rename. */
 export const credentialKinds = ['access_token', 'refresh_token', 'api_key', 'client_id', 'client_secret'] as const;
 export type CredentialKind = (typeof credentialKinds)[number];
@@ -166,6 +188,11 @@ export const connectionSchema = z
       lastError: z.string().nullable(),
       lastErrorAt: isoOrNull,
       counts: z.object({ records: z.int(), events: z.int(), unmatched: z.int() }),
+      state: z.enum(syncStates),
+      lastRun: syncRunFiguresSchema.nullable(),
+      rateLimitedUntil: isoOrNull.meta({ description: 'The provider throttled this account: no call before this instant' }),
+      nextRunAt: isoOrNull.meta({ description: 'When the schedule starts the next sync (null: manual only or not active)' }),
+      circuit: z.enum(circuitStates).meta({ description: "The provider's circuit breaker as the workers last reported it" }),
     }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
@@ -181,7 +208,19 @@ export const connectionSchema = z
       mapping: { userField: 'email', eventTypes: { 'order.paid': 'order.paid' } },
       status: 'active',
       credentials: [{ kind: 'api_key', expiresAt: null, updatedAt: '2026-12-01T10:00:00.000Z' }],
-      sync: { cursor: {}, lastStartedAt: null, lastFinishedAt: null, lastError: null, lastErrorAt: null, counts: { records: 0, events: 0, unmatched: 0 } },
+      sync: {
+        cursor: {},
+        lastStartedAt: null,
+        lastFinishedAt: null,
+        lastError: null,
+        lastErrorAt: null,
+        counts: { records: 0, events: 0, unmatched: 0 },
+        state: 'idle',
+        lastRun: null,
+        rateLimitedUntil: null,
+        nextRunAt: null,
+        circuit: 'closed',
+      },
       createdAt: '2026-12-01T10:00:00.000Z',
       updatedAt: '2026-12-01T10:00:00.000Z',
     },
@@ -214,3 +253,44 @@ export const oauthCallbackQuerySchema = z.object({
   error: z.string().max(256).optional(),
   error_description: z.string().max(1024).optional(),
 });
+
+/** `POST .../sync`: the sync is queued (or already queued or running: one at a time per connection). */
+export const syncStartedSchema = z
+  .object({ connectionId: z.uuid(), jobId: z.string(), state: z.enum(syncStates) })
+  .meta({ id: 'SyncStarted', example: { connectionId: '0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11', jobId: 'sync:0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11:manual', state: 'queued' } });
+
+export const unmatchedQuerySchema = connectionListQuerySchema;
+
+/** Records no user of the tenant matched (by the mapping's `userField`): counted and listed, never dropped silently. */
+export const unmatchedRecordsSchema = z
+  .object({
+    records: z.array(
+      z.object({
+        remoteId: z.string(),
+        kind: z.string(),
+        userKey: z.string().nullable().meta({ description: "The record's value of the mapping's user field (null: the record has none)" }),
+        occurredAt: z.iso.datetime(),
+        value: z.number().nullable(),
+        currency: z.string().nullable(),
+        updatedAt: z.iso.datetime(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'UnmatchedRecords', example: { records: [{ remoteId: '5001234500001', kind: 'order.paid', userKey: 'someone@example.com', occurredAt: '2026-12-01T10:00:00.000Z', value: 42.5, currency: 'USD', updatedAt: '2026-12-01T10:05:00.000Z' }], nextCursor: null } });
+
+/** `sync:progress`, to the tenant's dashboard while a sync runs and when it ends. */
+export const syncProgressSchema = z.object({
+  connectionId: z.uuid(),
+  provider: z.enum(connectionProviders),
+  state: z.enum([...syncStates, 'completed', 'needs_reauth', 'broken']),
+  pages: z.int(),
+  records: z.int(),
+  events: z.int(),
+  unmatched: z.int(),
+  rateLimitedUntil: z.iso.datetime().optional(),
+  error: z.string().optional(),
+  circuit: z.enum(circuitStates).optional(),
+  at: z.iso.datetime(),
+});
+export type SyncProgress = z.infer<typeof syncProgressSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { UserRole } from '../roles.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
 import type { FusedSignal } from '../api/signals.js';
+import type { SyncProgress } from '../api/connections.js';
 import { EVENT_TYPE_PATTERN } from '../api/events.js';
 import { STREAM_NAME } from '../api/streams.js';
 import type { StreamMessage } from '../api/streams.js';
@@ -47,6 +48,8 @@ export interface ServerToClientEvents extends UserUpdateEvents {
   'session:expired': (notice: { reason: 'token_expired' | 'session_revoked' }) => void;
   /** A message published to a `stream:<name>` room the socket subscribed to. */
   'stream:message': (message: StreamMessage) => void;
+  /** To the tenant's `dashboard` room while an integration sync runs (each page) and when it ends or fails. */
+  'sync:progress': (progress: SyncProgress) => void;
   /** To the tenant's `dashboard` room, at most once per second; latest wins (dropped for a slow client). */
   'dashboard:metrics': (metrics: DashboardMetrics) => void;
 }

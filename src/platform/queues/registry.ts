@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import { jobNames, type JobName, type JobPayload } from '../../contracts/queues.js';
 import type { Logger } from '../logger.js';
 
@@ -5,6 +6,9 @@ export interface JobContext {
   logger: Logger;
   jobId: string;
   attempt: number;
+  /** The BullMQ job and its lock token: for a handler that must delay itself (`moveToDelayed`) or rate-limit its queue. */
+  job?: Job;
+  token?: string;
 }
 
 export interface JobHandler<N extends JobName = JobName> {

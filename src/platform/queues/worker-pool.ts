@@ -19,7 +19,13 @@ export const queueConsumers = {
   realtime: { role: 'hub', concurrency: 64 },
   /** One fusion per signal at a time (deduplicated), many signals side by side. */
   signals: { role: 'worker', concurrency: 32 },
-} as const satisfies Record<QueueName, { role: ConsumerRole; concurrency: number }>;
+  // A provider's syncs share its queue's rate limit, which its Retry-After sets (queue.rateLimit);
+  // BullMQ honours a manual rate limit only on a worker with `limiter.max`, hence a limit no sync reaches.
+  'sync-shopify': { role: 'worker', concurrency: 4, limiter: { max: 1_000, duration: 1_000 } },
+  'sync-stripe': { role: 'worker', concurrency: 4, limiter: { max: 1_000, duration: 1_000 } },
+  'sync-etsy': { role: 'worker', concurrency: 4, limiter: { max: 1_000, duration: 1_000 } },
+  'sync-tiktok_shop': { role: 'worker', concurrency: 4, limiter: { max: 1_000, duration: 1_000 } },
+} as const satisfies Record<QueueName, { role: ConsumerRole; concurrency: number; limiter?: { max: number; duration: number } }>;
 
 /** The queues a role consumes (those with jobs). */
 export const consumedQueues = (role: ConsumerRole): QueueName[] =>
@@ -34,19 +40,24 @@ export interface WorkerPool {
   close(timeoutMs: number): Promise<void>;
 }
 
+function limiterOf(queue: QueueName): { limiter?: { max: number; duration: number } } {
+  const consumer = queueConsumers[queue];
+  return 'limiter' in consumer ? { limiter: consumer.limiter } : {};
+}
+
 function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobDefinitions, name);
 }
 
 function processorFor(registry: HandlerRegistry, logger: Logger) {
-  return (job: Job) => {
+  return (job: Job, token?: string) => {
     const context = { jobId: job.id ?? 'unknown', queue: job.queueName, job: job.name };
     return withLogContext(context, async () => {
       const handler = isJobName(job.name) ? registry.get(job.name) : undefined;
       if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}"`);
       const payload = jobDefinitions[handler.name].payload.safeParse(job.data);
       if (!payload.success) throw new UnrecoverableError(`invalid payload: ${payload.error.message}`);
-      return handler.handle(payload.data, { logger, jobId: context.jobId, attempt: job.attemptsMade + 1 });
+      return handler.handle(payload.data, { logger, jobId: context.jobId, attempt: job.attemptsMade + 1, job, token });
     });
   };
 }
@@ -73,6 +84,7 @@ export function startWorkerPool(options: {
       connection,
       prefix,
       concurrency: queueConsumers[queue].concurrency,
+      ...limiterOf(queue),
       ...stalledJobOptions,
     });
     worker.on('failed', (job, error) =>

@@ -3,7 +3,7 @@ import { bigint, check, date, doublePrecision, index, integer, jsonb, pgTable, p
 import type { FusedSignalInput, FusionMethod } from '../../contracts/api/signals.js';
 import type { EngineRules, RewardSpec } from '../../contracts/api/rules.js';
 import { userRoles, type UserRole } from '../../contracts/roles.js';
-import { connectionProviders, connectionStatuses, credentialKinds, type ConnectionMapping, type ConnectionSettings } from '../../contracts/api/connections.js';
+import { connectionProviders, connectionStatuses, credentialKinds, syncStates, type ConnectionMapping, type ConnectionSettings, type SyncRunFigures } from '../../contracts/api/connections.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -487,6 +487,15 @@ export const connections = pgTable(
     refreshFailures: integer('refresh_failures').notNull().default(0),
     /** No token refresh is tried before this (2^failures seconds after the last failure). */
     refreshNotBefore: timestamp('refresh_not_before', { withTimezone: true }),
+    syncState: text('sync_state', { enum: syncStates }).notNull().default('idle'),
+    /** The BullMQ job running the connection's sync (its lease): one sync of a connection at a time. */
+    syncJobId: text('sync_job_id'),
+    /** Renewed by the running sync after each page; a lease not renewed within the lease time may be taken over. */
+    syncHeartbeatAt: timestamp('sync_heartbeat_at', { withTimezone: true }),
+    /** The provider throttled this account: no call before this instant. */
+    rateLimitedUntil: timestamp('rate_limited_until', { withTimezone: true }),
+    /** The last finished (or current) run's figures: pages, records, events, unmatched, durationMs. */
+    lastRun: jsonb('last_run').$type<SyncRunFigures>(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -495,6 +504,38 @@ export const connections = pgTable(
     index('connections_tenant_page_idx').on(table.tenantId, table.createdAt, table.id),
     check('connections_provider_check', sql`${table.provider} in (${oneOf(connectionProviders)})`),
     check('connections_status_check', sql`${table.status} in (${oneOf(connectionStatuses)})`),
+    check('connections_sync_state_check', sql`${table.syncState} in (${oneOf(syncStates)})`),
+  ],
+);
+
+/**
+ * What the sync engine last stored of each remote record (an order, a charge, a receipt): its
+ * version, the kind it had then, and the user it was matched to (null: unmatched, listed by the
+ * API). An event is created when a record first appears or changes kind (pending → paid).
+ */
+export const syncedRecords = pgTable(
+  'synced_records',
+  {
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    remoteId: text('remote_id').notNull(),
+    version: text('version').notNull(),
+    kind: text('kind').notNull(),
+    /** The value of the mapping's user field on the record (e.g. the customer's email), if any. */
+    userKey: text('user_key'),
+    userId: uuid('user_id'),
+    /** The latest event this record produced. */
+    eventId: uuid('event_id'),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    value: doublePrecision('value'),
+    currency: text('currency'),
+    firstSeenAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.connectionId, table.remoteId] }),
+    index('synced_records_unmatched_idx').on(table.connectionId, table.updatedAt).where(sql`${table.userId} is null`),
   ],
 );
 

@@ -10,6 +10,9 @@ import {
   createConnectionSchema,
   oauthCallbackQuerySchema,
   patchConnectionSchema,
+  syncStartedSchema,
+  unmatchedQuerySchema,
+  unmatchedRecordsSchema,
 } from '../../contracts/api/connections.js';
 import { problemSchema } from '../../contracts/api/problem.js';
 import { CredentialDecryptError } from '../../platform/credential-vault.js';
@@ -197,8 +200,9 @@ export const oauthCallback = defineRoute({
     ...problems(400),
     502: json("The provider's token endpoint refused the code or failed", problemSchema),
   },
-  handler: (deps: Pick<ConnectionRouteDeps, 'oauth'>) => async ({ res, query }) => {
+  handler: (deps: Pick<ConnectionRouteDeps, 'oauth' | 'connections'>) => async ({ res, query }) => {
     const done = await answeringProblems(() => deps.oauth.complete(query));
+    await deps.connections.authorized(done.connectionId);
     res
       .status(200)
       .set('Cache-Control', 'no-store')
@@ -207,7 +211,40 @@ export const oauthCallback = defineRoute({
   },
 });
 
-export const connectionRoutes = [createConnection, listConnections, getConnection, patchConnection, deleteConnection, putConnectionCredentials, authorizeConnection];
+export const startConnectionSync = defineRoute({
+  method: 'post',
+  path: '/api/v1/admin/connections/{id}/sync',
+  operationId: 'startConnectionSync',
+  tags: ['integrations'],
+  summary: 'Sync a connection now (API key or admin)',
+  description:
+    "Queues a sync in the provider's queue. One sync of a connection runs at a time: asking again while one is queued is the same job, and a sync that finds another running waits for it. It resumes from the connection's checkpoint; the tenant's dashboard sees its `sync:progress`. 409 unless the connection is `active`.",
+  auth: 'either',
+  request: { params: idParams },
+  guard: adminWithinBudget('sync connections'),
+  responses: { 202: json('Queued', syncStartedSchema, limited), ...problems(400, 401, 403, 404, 409, 429) },
+  handler: (deps: ConnectionRouteDeps) => async ({ res, principal, params: { id } }) => {
+    res.status(202).json(found(await answeringProblems(() => deps.connections.startSync(principal.tenantId, id))));
+  },
+});
+
+export const listUnmatchedRecords = defineRoute({
+  method: 'get',
+  path: '/api/v1/admin/connections/{id}/unmatched',
+  operationId: 'listUnmatchedRecords',
+  tags: ['integrations'],
+  summary: "Synced records no user matched, newest first (API key or admin)",
+  description: "A record is matched by the mapping's `userField` (e.g. the customer's email) against the tenant's user ids. Unmatched records make no event; they are counted on the connection and listed here. Create the user (or change the mapping) and the record's next change counts.",
+  auth: 'either',
+  request: { params: idParams, query: unmatchedQuerySchema },
+  guard: adminWithinBudget('read connections'),
+  responses: { 200: json('A page of unmatched records', unmatchedRecordsSchema, limited), ...problems(400, 401, 403, 404, 429) },
+  handler: (deps: ConnectionRouteDeps) => async ({ res, principal, params: { id }, query }) => {
+    res.json(found(await answeringProblems(() => deps.connections.unmatched(principal.tenantId, id, query))));
+  },
+});
+
+export const connectionRoutes = [createConnection, listConnections, getConnection, patchConnection, deleteConnection, putConnectionCredentials, authorizeConnection, startConnectionSync, listUnmatchedRecords];
 export const oauthRoutes = [oauthCallback];
 
 export function connectionsRouter(deps: ConnectionRouteDeps) {

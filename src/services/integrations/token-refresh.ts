@@ -35,19 +35,23 @@ export class TokenRefreshService {
     this.now = options.now ?? Date.now;
   }
 
-  async freshAccessToken(connectionId: string): Promise<string> {
+  /**
+   * `rejected`: the provider refused this access token (401) although its stored expiry says it
+   * lives: it is refreshed regardless of expiry, unless another worker already replaced it.
+   */
+  async freshAccessToken(connectionId: string, rejected?: string): Promise<string> {
     const row = await this.connections.store.findById(connectionId);
     if (!row) throw new TokenRefreshError(connectionId, 'not_found', 'no such connection');
     const unusable = this.unusable(row);
     if (unusable) throw unusable;
     const { access_token: access } = await this.connections.openCredentials(connectionId, ['access_token']);
-    if (access && this.fresh(access.expiresAt)) return access.value;
+    if (access && this.usable(access, rejected)) return access.value;
     const waiting = this.backoff(row);
     if (waiting) throw waiting;
 
     let outcome: Outcome | undefined;
     try {
-      outcome = await this.connections.store.underRefreshLock(connectionId, (locked) => this.refreshLocked(locked));
+      outcome = await this.connections.store.underRefreshLock(connectionId, (locked) => this.refreshLocked(locked, rejected));
     } catch (error) {
       // The transaction is over (rolled back): the connection row can be written now.
       if (error instanceof CredentialDecryptError) await this.connections.store.recordError(connectionId, `token refresh: a credential does not open (${error.message})`, 'broken');
@@ -59,13 +63,13 @@ export class TokenRefreshService {
   }
 
   /** Under the connection's lock: what another worker did meanwhile counts, then at most one refresh. */
-  private async refreshLocked(locked: LockedConnection): Promise<Outcome> {
+  private async refreshLocked(locked: LockedConnection, rejected: string | undefined): Promise<Outcome> {
     const { row } = locked;
     const unusable = this.unusable(row);
     if (unusable) return { error: unusable };
     const opened = this.open(row.id, locked.credentials);
     const access = opened.access_token;
-    if (access && this.fresh(access.expiresAt)) return { accessToken: access.value };
+    if (access && this.usable(access, rejected)) return { accessToken: access.value };
     const waiting = this.backoff(row);
     if (waiting) return { error: waiting };
 
@@ -99,6 +103,10 @@ export class TokenRefreshService {
     if (tokens.refreshToken) sealed.push(this.connections.seal(row.id, 'refresh_token', tokens.refreshToken, tokens.refreshTokenExpiresAt));
     await locked.refreshed(sealed);
     return { accessToken: tokens.accessToken };
+  }
+
+  private usable(access: { value: string; expiresAt: Date | null }, rejected: string | undefined): boolean {
+    return access.value !== rejected && this.fresh(access.expiresAt);
   }
 
   private fresh(expiresAt: Date | null): boolean {
