@@ -186,6 +186,25 @@ describe('integration syncs', () => {
     expect(recovered.sync.circuit).toBe('closed');
   });
 
+  it('schedules an active connection: its first sync runs at once, the next one shows; no schedule, no scheduler', async () => {
+    const account = 'acct_scheduled';
+    sim.seed('stripe', account, { count: 10, emails, newestAt: Date.now() - 60_000, spanDays: 1 });
+    const id = await connect({ provider: 'stripe', name: 'Scheduled', scheduleMinutes: 5, settings: { accountId: account, baseUrls: { api: sim.baseUrls.stripe } } });
+    // Not active yet (no key): nothing scheduled.
+    expect((await admin('GET', `/${id}`)).body.sync.nextRunAt).toBeNull();
+    const activated = await admin('PUT', `/${id}/credentials`, { apiKey: sim.tokens.stripe(account) });
+    expect(activated.body.status).toBe('active');
+    const ran = await finished(id, null);
+    expect(ran.sync.lastRun?.records).toBe(10);
+    const next = Date.parse(ran.sync.nextRunAt ?? '');
+    expect(next).toBeGreaterThan(Date.now() + 3 * 60_000);
+    expect(next).toBeLessThanOrEqual(Date.now() + 5 * 60_000);
+    // Renaming it leaves the schedule alone (no extra run); dropping the schedule removes it.
+    expect((await admin('PATCH', `/${id}`, { name: 'Scheduled (renamed)' })).body.sync.nextRunAt).toBe(ran.sync.nextRunAt);
+    expect((await admin('PATCH', `/${id}`, { scheduleMinutes: null })).body.sync.nextRunAt).toBeNull();
+    expect(sim.calls.count({ provider: 'stripe', account })).toBe(1);
+  });
+
   it('refuses to sync a connection that is not active, and answers 404 for another tenant’s', async () => {
     const id = await connect({ provider: 'stripe', name: 'No key yet', settings: {} });
     const refused = await apiJson<{ detail: string }>(hub.url, 'POST', `/api/v1/admin/connections/${id}/sync`, { token: tenant.apiKey });

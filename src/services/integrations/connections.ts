@@ -122,9 +122,13 @@ export class ConnectionService {
     return this.view(row, []);
   }
 
-  /** The API's view of a row, with its live sync state; its schedule is brought in step first when it changed. */
-  private async view(row: ConnectionRow, credentials: CredentialRow[], changed = true): Promise<ConnectionView> {
-    if (changed) await this.options.syncs?.reschedule(row);
+  /**
+   * The API's view of a row, with its live sync state. Its schedule is brought in step first when
+   * what it follows changed (`before`: the row before the change; absent: a new connection), and
+   * only then: re-upserting an interval scheduler would start a sync at once.
+   */
+  private async view(row: ConnectionRow, credentials: CredentialRow[], before?: ConnectionRow | null): Promise<ConnectionView> {
+    if (before !== null && (before === undefined || before.status !== row.status || before.scheduleMinutes !== row.scheduleMinutes)) await this.options.syncs?.reschedule(row);
     const live = await this.options.syncs?.live([row]);
     return connectionView(row, credentials, live?.get(row.id));
   }
@@ -144,7 +148,7 @@ export class ConnectionService {
 
   async get(tenantId: string, id: string): Promise<ConnectionView | undefined> {
     const row = await this.store.find(tenantId, id);
-    return row ? this.view(row, await this.store.credentialsOf([row.id]), false) : undefined;
+    return row ? this.view(row, await this.store.credentialsOf([row.id]), null) : undefined;
   }
 
   async update(tenantId: string, id: string, patch: PatchConnectionInput, actor: string): Promise<ConnectionView | undefined> {
@@ -164,7 +168,7 @@ export class ConnectionService {
     if (patch.status === 'active') set.status = statusWith(current.provider, new Set(credentials.map((credential) => credential.kind)), 'active');
     const row = await this.store.update(tenantId, id, set, actor, Object.keys(patch));
     if (row === null) throw new ConnectionConflictError(`A connection named "${patch.name ?? ''}" already exists`);
-    return row ? this.view(row, credentials) : undefined;
+    return row ? this.view(row, credentials, current) : undefined;
   }
 
   async remove(tenantId: string, id: string, actor: string): Promise<boolean> {
@@ -228,7 +232,7 @@ export class ConnectionService {
     if (errors.length > 0) throw new ConnectionInputError(errors);
     const sealed = given.map((field) => this.seal(id, fieldKinds[field], body[field] as string, null));
     const row = await this.store.saveCredentials(connection, sealed, (kinds) => statusWith(connection.provider, kinds, connection.status), { actor, action: 'connection.credentials_set' });
-    return row ? this.view(row, await this.store.credentialsOf([id])) : undefined;
+    return row ? this.view(row, await this.store.credentialsOf([id]), connection) : undefined;
   }
 
   seal(connectionId: string, kind: CredentialKind, value: string, expiresAt: Date | null): SealedCredential {
