@@ -10,6 +10,7 @@ import { startProviderSimulator, type ProviderSimulator, type SimRecord } from '
 import { apiJson } from '../support/api-client.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, startTestHub, testEnv, type TestDatabase, type TestHub } from '../support/test-env.js';
+import { storeAuthorizedTokens } from '../support/oauth-tokens.js';
 import { until } from '../support/until.js';
 
 const customers = Array.from({ length: 8 }, (_, i) => `customer${i + 1}@example.com`);
@@ -112,15 +113,9 @@ describe('integration syncs across worker processes', () => {
     const id = created.body.id;
     expect((await admin('PUT', `/${id}/credentials`, { clientId: sim.credentials.etsy.keystring, clientSecret: sim.credentials.etsy.sharedSecret })).status).toBe(200);
     const service = new ConnectionService(hub.context.database.db, await resolveCredentialVault(parseConfig(env)), { allowCustomUrls: true });
-    const issued = sim.tokens.issue('etsy', shop);
-    const row = await service.store.findById(id);
     // Expires within the refresh margin (5 minutes): the first page needs a refresh.
-    await service.store.saveCredentials(
-      row as NonNullable<typeof row>,
-      [service.seal(id, 'access_token', issued.accessToken, new Date(Date.now() + 60_000)), service.seal(id, 'refresh_token', issued.refreshToken, null)],
-      () => 'active',
-      { actor: 'test', action: 'connection.authorized' },
-    );
+    const issued = sim.tokens.issue('etsy', shop);
+    await storeAuthorizedTokens(service, id, issued, 60_000);
     sim.faults.slow('etsy', { account: shop, delayMs: 300, scope: 'token', times: 1 });
 
     const both = [startWorker(), startWorker()];

@@ -11,6 +11,7 @@ import { apiJson, mintTokens } from '../support/api-client.js';
 import { connected, openSocket } from '../support/socket-client.js';
 import { useTenantHub } from '../support/tenant-hub.js';
 import type { TestHub } from '../support/test-env.js';
+import { storeAuthorizedTokens } from '../support/oauth-tokens.js';
 import { until } from '../support/until.js';
 
 const customers = Array.from({ length: 10 }, (_, i) => `customer${i + 1}@example.com`);
@@ -223,13 +224,7 @@ describe('integration syncs', () => {
     );
     const service = new ConnectionService(hub.context.database.db, await resolveCredentialVault(hub.config), { allowCustomUrls: true });
     const issued = sim.tokens.issue('etsy', shop);
-    const row = await service.store.findById(id);
-    await service.store.saveCredentials(
-      row as NonNullable<typeof row>,
-      [service.seal(id, 'access_token', issued.accessToken, new Date(Date.now() + 3_600_000)), service.seal(id, 'refresh_token', issued.refreshToken, null)],
-      () => 'active',
-      { actor: 'test', action: 'connection.authorized' },
-    );
+    await storeAuthorizedTokens(service, id, issued, 3_600_000);
     // The provider expires the token after two pages although its stored expiry says an hour.
     sim.faults.expireTokens('etsy', { account: shop, afterCalls: 2 });
     const view = await syncNow(id);
