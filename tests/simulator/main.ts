@@ -1,6 +1,7 @@
 /**
  * Starts the provider simulator with demo data and prints where each provider lives and the
- * credentials to use. `tsx tests/simulator/main.ts [--port 4100] [--json]`; stops on SIGINT/SIGTERM.
+ * credentials to use. `tsx tests/simulator/main.ts [--port 4100] [--json] [--tiktok-redirect-uri URL]`;
+ * stops on SIGINT/SIGTERM, and when the parent that spawned it with an IPC channel goes away (`npm run demo`).
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -48,13 +49,15 @@ export function seedDemo(sim: ProviderSimulator) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, json: { type: 'boolean' }, 'tiktok-redirect-uri': { type: 'string' } } });
   const port = values.port === undefined ? 4100 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     console.error(`invalid --port: ${values.port}`);
     process.exit(2);
   }
-  const sim = await startProviderSimulator({ port });
+  // TikTok Shop's consent page sends the seller to the app's registered redirect URL (the hub's /oauth/callback).
+  const redirectUri = values['tiktok-redirect-uri'];
+  const sim = await startProviderSimulator({ port, ...(redirectUri !== undefined && { tiktok: { redirectUri } }) });
   const demo = seedDemo(sim);
   if (values.json) console.log(JSON.stringify(demo));
   else {
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // A parent killed outright sends no signal: its IPC channel closing is the last word.
+  if (process.connected) process.once('disconnect', stop);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -15,7 +15,8 @@
  *   `{code:0, data:{access_token, access_token_expire_in (a Unix time), refresh_token, refresh_token_expire_in,
  *   open_id, seller_name, seller_base_region, user_type, granted_scopes}}`; the simulator rotates the refresh
  *   token on every refresh and revokes the old one.
- * Hosts become `/tiktok` (open-api), `/tiktok/auth` (auth) and `/tiktok/services/open/authorize` (consent).
+ * Hosts become `/tiktok` (open-api), `/tiktok/auth` (auth; its `/oauth/authorize?app_key&state` is the older
+ * consent page) and `/tiktok/services/open/authorize` (consent).
  * Error codes other than 106001 are this simulator's choices (see `tiktokCodes`).
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -134,9 +135,16 @@ export function createTikTok(state: SimState, options: TikTokOptions = {}) {
     return answer(200, tiktokCodes.ok, 'success', tokenData(outcome.tokens, outcome.account));
   }
 
-  function authorize(req: SimRequest): SimResponse {
+  /**
+   * The consent page approves at once and sends the seller to the app's registered redirect URL
+   * (`options.redirectUri`, else `sim_redirect_uri`) with a code for the shop (`sim_account`, else
+   * the first seeded) and the `state`. The app is named by its service id (services.tiktokshop.com)
+   * or, on the older auth.tiktok-shops.com/oauth/authorize that the hub links to, by its app key.
+   */
+  function authorize(req: SimRequest, app: 'service_id' | 'app_key'): SimResponse {
     const redirect = options.redirectUri ?? req.query.get('sim_redirect_uri');
-    if (req.query.get('service_id') !== serviceId || !redirect) return { status: 400, body: 'unknown service_id or no redirect URL registered' };
+    const expected = app === 'service_id' ? serviceId : appKey;
+    if (req.query.get(app) !== expected || !redirect) return { status: 400, body: `unknown ${app} or no redirect URL registered` };
     const shop = req.query.get('sim_account') ?? [...(state.records.get('tiktok')?.keys() ?? [])][0];
     const back = new URL(redirect);
     if (!shop || !accountRecords(state, 'tiktok', shop)) {
@@ -251,7 +259,8 @@ export function createTikTok(state: SimState, options: TikTokOptions = {}) {
       if (req.method === 'GET' && req.path === '/auth/api/v2/token/refresh') {
         return { endpoint: 'token.refresh', kind: 'token', account: state.tokens.accountOfRefresh('tiktok', q.get('refresh_token') ?? ''), handle: () => tokenRefresh(req) };
       }
-      if (req.method === 'GET' && req.path === '/services/open/authorize') return { endpoint: 'oauth.authorize', kind: 'authorize', account: q.get('sim_account') ?? undefined, handle: () => authorize(req) };
+      if (req.method === 'GET' && req.path === '/services/open/authorize') return { endpoint: 'oauth.authorize', kind: 'authorize', account: q.get('sim_account') ?? undefined, handle: () => authorize(req, 'service_id') };
+      if (req.method === 'GET' && req.path === '/auth/oauth/authorize') return { endpoint: 'oauth.authorize', kind: 'authorize', account: q.get('sim_account') ?? undefined, handle: () => authorize(req, 'app_key') };
       if (req.method === 'POST' && req.path === '/order/202309/orders/search') {
         return { endpoint: 'orders.search', kind: 'data', account: ciphers.get(q.get('shop_cipher') ?? '') ?? accountOfToken(req), handle: () => searchOrders(req) };
       }

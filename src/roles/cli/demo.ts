@@ -3,10 +3,12 @@ import path from 'node:path';
 import { loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import type { DemoCredentials } from '../demo-tenant.js';
+import { runDemoIntegrations } from '../demo-integrations.js';
 import { runDemoTraffic } from '../demo-traffic.js';
 import { exitWithUsage, parseCommandOptions } from './options.js';
 
-const usage = 'Usage: npm run demo [-- --url http://localhost:3000 --key phk_...]\nFeeds synthetic events and signals to a running hub until Ctrl-C (by default the zero-config demo tenant of `npm start`).';
+const usage =
+  'Usage: npm run demo [-- --url http://localhost:3000 --key phk_...]\nFeeds synthetic events and signals to a running hub until Ctrl-C (by default the zero-config demo tenant of `npm start`), and connects Shopify, Stripe, Etsy and TikTok Shop connections to a local provider simulator that syncs their orders.';
 
 const args = parseCommandOptions({ url: { type: 'string' }, key: { type: 'string' } }, usage);
 
@@ -24,4 +26,7 @@ const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());
 process.once('SIGTERM', () => stop.abort());
 process.stdout.write(`Feeding ${baseUrl} (dashboard: ${new URL('/dashboard', baseUrl).href}); Ctrl-C stops.\n`);
-await runDemoTraffic({ baseUrl, apiKey, logger, signal: stop.signal });
+await Promise.all([
+  runDemoTraffic({ baseUrl, apiKey, logger, signal: stop.signal }),
+  runDemoIntegrations({ baseUrl, apiKey, signal: stop.signal, write: (line) => process.stdout.write(`${line}\n`) }),
+]);

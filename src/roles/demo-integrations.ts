@@ -1,0 +1,46 @@
+import { once } from 'node:events';
+import { awaitDemoSyncs, connectDemoProviders, describeDemoConnection, type DemoApi } from './demo-connections.js';
+import { startDemoSimulator } from './demo-simulator.js';
+
+/** How long the demo waits for the first syncs before printing where they stand. */
+const FIRST_SYNC_TIMEOUT_MS = 60_000;
+
+export interface DemoIntegrationsOptions extends DemoApi {
+  /** Stops the simulator when aborted. */
+  signal: AbortSignal;
+  /** One line of output for the person running the demo. */
+  write: (line: string) => void;
+}
+
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Starts the provider simulator, connects the demo tenant to it (one connection per provider, a
+ * first sync each) and keeps the simulator up for the scheduled syncs until `signal` aborts.
+ * Never throws: without the simulator the demo still feeds traffic, and says why syncs are off.
+ */
+export async function runDemoIntegrations(options: DemoIntegrationsOptions): Promise<void> {
+  const { signal, write } = options;
+  let simulator;
+  try {
+    simulator = await startDemoSimulator({ tiktokRedirectUri: new URL('/oauth/callback', options.baseUrl).href });
+  } catch (error) {
+    write(`Integration syncs are off: the provider simulator did not start (${reason(error)}).`);
+    return;
+  }
+  try {
+    if (signal.aborted) return;
+    write(`Provider simulator on ${simulator.info.url}; connecting Shopify, Stripe, Etsy and TikTok Shop to it…`);
+    try {
+      const results = await awaitDemoSyncs(options, await connectDemoProviders(options, simulator.info), FIRST_SYNC_TIMEOUT_MS);
+      write('Integrations (GET /api/v1/admin/connections; synced again on their schedule):');
+      for (const result of results) write(describeDemoConnection(result));
+    } catch (error) {
+      if (signal.aborted) return;
+      write(`Integration syncs are off: the demo connections could not be set up (${reason(error)}).`);
+    }
+    if (!signal.aborted) await once(signal, 'abort');
+  } finally {
+    await simulator.stop();
+  }
+}
