@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionView } from '../../src/contracts/api/connections.js';
+import { startProviderSimulator } from '../simulator/server.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { launchChromium } from '../support/chromium.js';
 import { projectRoot } from '../support/pulse-process.js';
@@ -33,7 +35,8 @@ interface PageWatch {
 }
 
 describe('the live dashboard in a browser (F)', { timeout: 120_000 }, () => {
-  const fixture = useTenantHub('dashboard', { role: 'all', env: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS) } });
+  // Small sync pages, so a sync runs long enough to be watched page by page.
+  const fixture = useTenantHub('dashboard', { role: 'all', env: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS), INTEGRATIONS_PAGE_SIZE: '10' } });
   let browser: Browser;
   let context: BrowserContext | undefined;
 
@@ -203,7 +206,7 @@ describe('the live dashboard in a browser (F)', { timeout: 120_000 }, () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors.map((message) => message.text())).toEqual([]);
     expectOnlyHubRequests(requests);
-    // Live from the socket: no REST call on a timer (sign-in, one signal load, refresh and sign-out only).
+    // Live from the socket: no REST call on a timer (sign-in, one load of the signals and one of the connections, refresh and sign-out only).
     const restCalls = requests.filter((url) => new URL(url).pathname.startsWith('/api/'));
     expect(restCalls.filter((url) => url.endsWith('/api/v1/tokens'))).toHaveLength(1);
     expect(restCalls.length).toBeLessThanOrEqual(5);
@@ -279,5 +282,77 @@ describe('the live dashboard in a browser (F)', { timeout: 120_000 }, () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors.map((message) => message.text())).toEqual([]);
     expectOnlyHubRequests(requests);
+  });
+
+  it('shows each integration connection in the Syncs tile with its sync live, and flags refused credentials at once', async () => {
+    const { hub, tenant, sql } = fixture;
+    const sim = await startProviderSimulator();
+    try {
+      const customers = Array.from({ length: 5 }, (_, i) => `buyer${i + 1}@example.com`);
+      for (const email of customers) await sql`insert into users (tenant_id, external_id) values (${tenant.tenantId}, ${email})`;
+      const records = sim.seed('shopify', 'dash-shop', { count: 120, emails: [...customers, 'nobody@example.com'], newestAt: Date.now() - 60_000, spanDays: 0.02 });
+      const paid = records.filter((record) => record.status === 'paid' && customers.includes(record.email)).length;
+      const admin = (method: string, route: string, body?: unknown) => apiJson<ConnectionView>(hub.url, method, `/api/v1/admin/connections${route}`, { token: tenant.apiKey, body });
+
+      const { page, requests, consoleErrors, pageErrors } = await openDashboard();
+      await signIn(page, tenant.apiKey);
+      const tile = page.locator('[data-testid="syncs"]');
+      // No connection yet: the tile says so and where to add one.
+      await tile.locator('[data-none]').waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await tile.locator('[data-none]').innerText()).toMatch(/No integrations are connected.*POST \/api\/v1\/admin\/connections.*Integrations/);
+
+      const created = await admin('POST', '', { provider: 'shopify', name: 'Dash <b>shop</b>', scheduleMinutes: null, settings: { shopDomain: 'dash-shop.myshopify.com', baseUrls: { api: `${sim.baseUrls.shopify('dash-shop')}/admin/api` } } });
+      expect(created.status).toBe(201);
+      const id = created.body.id;
+      expect((await admin('PUT', `/${id}/credentials`, { apiKey: sim.tokens.shopify('dash-shop') })).status).toBe(200);
+      const row = tile.locator(`[data-connection-id="${id}"]`);
+
+      // A slow provider: twelve pages of ten, each answered after 250 ms, watched from the page as they come.
+      sim.faults.slow('shopify', { delayMs: 250 });
+      expect((await admin('POST', `/${id}/sync`)).status).toBe(202);
+      const seen: string[] = [];
+      const deadline = Date.now() + 20_000;
+      for (let state: string | null = null; state !== 'completed' && Date.now() < deadline; await page.waitForTimeout(50)) {
+        state = (await row.count()) > 0 ? await row.getAttribute('data-state') : null;
+        const live = await row.locator('[data-value="live"]').allInnerTexts();
+        const snapshot = `${state ?? '-'}|${live.join('')}`;
+        if (seen.at(-1) !== snapshot) seen.push(snapshot);
+      }
+      // The progress named a connection the page did not know: it read the connections and shows this one by name.
+      const running = seen.filter((snapshot) => snapshot.startsWith('running|Now: '));
+      expect(running.length, seen.join('\n')).toBeGreaterThanOrEqual(2);
+      const counted = running.map((snapshot) => Number(/(\d+) records/.exec(snapshot)?.[1]));
+      expect(counted, seen.join('\n')).toEqual([...counted].sort((a, b) => a - b));
+      expect(counted.at(-1), seen.join('\n')).toBeGreaterThan(counted[0] ?? 0);
+      expect(seen.at(-1)).toBe('completed|');
+      // The name is text, never markup.
+      expect(await row.locator('.name').innerText()).toBe('Dash <b>shop</b>');
+      expect(await row.locator('.provider').innerText()).toBe('Shopify');
+      expect(await row.locator('[data-value="state"]').innerText()).toBe('Completed');
+      expect(await row.locator('[data-value="last-run"]').innerText()).toMatch(new RegExp(`· 120 records, ${paid} events?$`));
+      expect(await row.locator('[data-value="next-run"]').innerText()).toBe('Manual only');
+      expect(await row.locator('[data-value="circuit"]').innerText()).toBe('closed');
+      expect(await row.locator('[data-value="status"]').innerText()).toBe('Active');
+      expect(await row.getAttribute('data-alert')).toBeNull();
+      await page.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-syncs.png'), fullPage: true });
+
+      // Wrong credentials: the next sync is refused and the row says so live, without a reload.
+      sim.faults.clear('shopify');
+      expect((await admin('PUT', `/${id}/credentials`, { apiKey: 'shpat_not-the-right-key' })).status).toBe(200);
+      const refusedAt = Date.now();
+      expect((await admin('POST', `/${id}/sync`)).status).toBe(202);
+      await page.waitForSelector(`[data-connection-id="${id}"][data-alert="needs_reauth"]`, { timeout: 10_000 });
+      expect(Date.now() - refusedAt).toBeLessThan(10_000);
+      expect(await row.locator('[data-value="status"]').innerText()).toMatch(/Needs re-authorization/);
+      expect(await row.locator('[data-value="alert"]').innerText()).toMatch(/Needs re-authorization: .*PUT new credentials/);
+      expect(requests.filter((url) => new URL(url).pathname === '/dashboard')).toHaveLength(1);
+      await page.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-syncs-reauth.png'), fullPage: true });
+
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors.map((message) => message.text())).toEqual([]);
+      expectOnlyHubRequests(requests);
+    } finally {
+      await sim.close();
+    }
   });
 });

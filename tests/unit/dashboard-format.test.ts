@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ConnectionView, SyncProgress } from '../../src/contracts/api/connections.js';
 import * as format from '../../src/server/dashboard/public/format.js';
 
 /** A hand-driven clock and timer list for the conflator. */
@@ -145,5 +146,124 @@ describe('dashboard sign-in helpers', () => {
     expect(format.signInError(403, undefined)).toMatch(/may not open the dashboard/);
     expect(format.signInError(429, undefined)).toMatch(/Too many attempts/);
     expect(format.signInError(500, { title: 'x' })).toBe('Sign-in failed: the hub answered 500.');
+  });
+});
+
+describe('dashboard Syncs tile helpers', () => {
+  const now = Date.parse('2026-12-01T10:00:00.000Z');
+  const at = (ms: number) => new Date(now + ms).toISOString();
+  const view = (sync: Partial<ConnectionView['sync']> = {}, extra: Partial<ConnectionView> = {}): ConnectionView => ({
+    id: '0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11',
+    provider: 'shopify',
+    name: 'Main store',
+    settings: {},
+    scheduleMinutes: 60,
+    mapping: { userField: 'email', eventTypes: { 'order.paid': 'order.paid' } },
+    status: 'active',
+    credentials: [],
+    sync: {
+      cursor: {},
+      lastStartedAt: null,
+      lastFinishedAt: null,
+      lastError: null,
+      lastErrorAt: null,
+      counts: { records: 0, events: 0, unmatched: 0 },
+      state: 'idle',
+      lastRun: null,
+      rateLimitedUntil: null,
+      nextRunAt: null,
+      circuit: 'closed',
+      ...sync,
+    },
+    createdAt: at(-86_400_000),
+    updatedAt: at(-60_000),
+    ...extra,
+  });
+  const progress = (fields: Partial<SyncProgress>): SyncProgress => ({
+    connectionId: '0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11',
+    provider: 'shopify',
+    state: 'running',
+    pages: 0,
+    records: 0,
+    events: 0,
+    unmatched: 0,
+    at: at(0),
+    ...fields,
+  });
+  const time = (ms: number) => format.formatLocalTime(now + ms, 'en-US');
+
+  it('names providers and states in words, and counts down', () => {
+    expect(format.providerLabel('tiktok_shop')).toBe('TikTok Shop');
+    expect(format.providerLabel('other')).toBe('other');
+    expect(format.syncStateLabel('rate_limited')).toBe('Rate-limited');
+    expect(format.syncStateLabel('needs_reauth')).toBe('Needs re-authorization');
+    expect(format.formatCountdown(0)).toBe('now');
+    expect(format.formatCountdown(-5)).toBe('now');
+    expect(format.formatCountdown(41_200)).toBe('42 s');
+    expect(format.formatCountdown(185_000)).toBe('3 min 05 s');
+    expect(format.formatCountdown(2 * 3_600_000 + 4 * 60_000)).toBe('2 h 04 min');
+    expect(format.formatSyncFigures({ pages: 3, records: 30, events: 1, unmatched: 1234 }, 'en-US')).toBe('3 pages · 30 records · 1 event · 1,234 unmatched');
+    expect(format.formatSyncFigures({ records: 1, events: 0, unmatched: 0 }, 'en-US')).toBe('1 record · 0 events · 0 unmatched');
+  });
+
+  it('shows a connection as the API gives it: last run, next run, circuit, no alert', () => {
+    const model = format.describeSync(
+      view({ lastFinishedAt: at(-120_000), lastRun: { pages: 5, records: 120, events: 60, unmatched: 60, durationMs: 900 }, nextRunAt: at(1_800_000), circuit: 'half_open' }),
+      null,
+      now,
+      'en-US',
+    );
+    expect(model).toMatchObject({
+      name: 'Main store',
+      provider: 'Shopify',
+      state: 'idle',
+      stateLabel: 'Idle',
+      status: 'active',
+      alert: null,
+      alertText: null,
+      live: null,
+      lastRun: `${time(-120_000)} · 120 records, 60 events`,
+      nextRun: `${time(1_800_000)} (in 30 min 00 s)`,
+      rateLimitedUntil: null,
+      circuit: 'half open',
+      circuitOpen: false,
+      counting: true,
+    });
+    expect(format.describeSync(view({}, { scheduleMinutes: null }), null, now, 'en-US')).toMatchObject({ lastRun: 'Never', nextRun: 'Manual only', counting: false });
+  });
+
+  it('overlays live progress: figures while running, the countdown while throttled, the end of the run', () => {
+    const base = view({ lastFinishedAt: at(-3_600_000), lastRun: { pages: 1, records: 4, events: 2, unmatched: 2, durationMs: 100 } });
+    const running = format.describeSync(base, progress({ pages: 3, records: 30, events: 12, unmatched: 18 }), now, 'en-US');
+    expect(running).toMatchObject({ state: 'running', stateLabel: 'Running', live: '3 pages · 30 records · 12 events · 18 unmatched', lastRun: `${time(-3_600_000)} · 4 records, 2 events` });
+    const throttled = format.describeSync(base, progress({ state: 'rate_limited', pages: 3, records: 30, rateLimitedUntil: at(12_000), circuit: 'open' }), now, 'en-US');
+    expect(throttled).toMatchObject({ stateLabel: 'Rate-limited', rateLimitedUntil: `${time(12_000)} (in 12 s)`, counting: true, circuit: 'open', circuitOpen: true });
+    const done = format.describeSync(base, progress({ state: 'completed', pages: 5, records: 120, events: 60, unmatched: 60, at: at(-1000) }), now, 'en-US');
+    expect(done).toMatchObject({ stateLabel: 'Completed', live: null, lastRun: `${time(-1000)} · 120 records, 60 events`, alert: null });
+    // A throttle that has run out shows no more.
+    expect(format.describeSync(view({ state: 'rate_limited', rateLimitedUntil: at(-1) }), null, now).rateLimitedUntil).toBeNull();
+    // Read from the API mid-run: the stored figures are the run's so far.
+    expect(format.describeSync(view({ state: 'running', lastFinishedAt: at(-60_000), lastRun: { pages: 2, records: 20, events: 5, unmatched: 15, durationMs: 10 } }), null, now, 'en-US')).toMatchObject({
+      live: '2 pages · 20 records · 5 events · 15 unmatched',
+      lastRun: time(-60_000),
+    });
+  });
+
+  it('flags refused or unreadable credentials and failed runs, with the reason', () => {
+    const reauth = format.describeSync(view(), progress({ state: 'needs_reauth', error: 'shopify refused the credentials (401)' }), now, 'en-US');
+    expect(reauth).toMatchObject({ status: 'needs_reauth', statusLabel: 'Needs re-authorization', alert: 'needs_reauth', lastRun: `${time(0)} · 0 records, 0 events · failed` });
+    expect(reauth.alertText).toMatch(/^Needs re-authorization: shopify refused the credentials \(401\)\. PUT new credentials/);
+    // As the API shows it afterwards: the run failed, the connection needs re-authorization.
+    const stored = format.describeSync(view({ state: 'failed', lastError: 'refused' }, { status: 'needs_reauth' }), null, now, 'en-US');
+    expect(stored).toMatchObject({ stateLabel: 'Failed', alert: 'needs_reauth', lastRun: 'Never' });
+    expect(stored.alertText).toContain('refused');
+    expect(format.describeSync(view({}, { status: 'broken' }), null, now).alertText).toMatch(/^Stored credentials cannot be read: no reason given/);
+    expect(format.describeSync(view(), progress({ state: 'failed', error: 'circuit is open' }), now).alertText).toBe('Last run failed: circuit is open.');
+    // A run that goes on proves the credentials work again.
+    expect(format.describeSync(view({}, { status: 'needs_reauth' }), progress({ state: 'running' }), now)).toMatchObject({ status: 'active', alert: null });
+  });
+
+  it('shows a progress for a connection not read yet', () => {
+    expect(format.describeSync(null, progress({ provider: 'etsy', state: 'queued' }), now)).toMatchObject({ id: '0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11', name: 'Connection 0b9e4a4e', provider: 'Etsy', stateLabel: 'Queued', nextRun: '–' });
   });
 });

@@ -25,6 +25,8 @@ export function dashboardAssets(): Record<string, string> {
   return {
     'app.js': path.join(DASHBOARD_PUBLIC_DIR, 'app.js'),
     'format.js': path.join(DASHBOARD_PUBLIC_DIR, 'format.js'),
+    'dom.js': path.join(DASHBOARD_PUBLIC_DIR, 'dom.js'),
+    'syncs-tile.js': path.join(DASHBOARD_PUBLIC_DIR, 'syncs-tile.js'),
     'dashboard.css': path.join(DASHBOARD_PUBLIC_DIR, 'dashboard.css'),
     'uPlot.iife.min.js': path.join(uplot, 'uPlot.iife.min.js'),
     'uPlot.min.css': path.join(uplot, 'uPlot.min.css'),

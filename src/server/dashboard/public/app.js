@@ -2,9 +2,10 @@
 /**
  * The live dashboard page. Signs in (an API key is exchanged once for an admin token pair and
  * forgotten; tokens live in this module's memory only), then updates from socket events alone:
- * `dashboard:metrics` once a second and `signal:fused` as signals are fused, each tile repainted
- * at most once a second. REST is used for sign-in, token refresh, sign-out and a one-time load of
- * the fused signals (at sign-in and after a reconnection).
+ * `dashboard:metrics` once a second, `signal:fused` as signals are fused and `sync:progress` as
+ * integration syncs run, each tile repainted at most once a second. REST is used for sign-in,
+ * token refresh, sign-out and one-time loads of the fused signals and the integration connections
+ * (at sign-in and after a reconnection; syncs-tile.js says when it reads a connection again).
  */
 import {
   appendRow,
@@ -22,6 +23,8 @@ import {
   refreshDelayMs,
   signInError,
 } from './format.js';
+import { byId, el, find } from './dom.js';
+import { createSyncsTile } from './syncs-tile.js';
 
 /** @typedef {import('./types.js').DashboardMetrics} DashboardMetrics */
 /** @typedef {import('./types.js').FusedSignal} FusedSignal */
@@ -34,44 +37,6 @@ const DASHBOARD_USER = 'dashboard-admin';
 /** Points kept per chart: ten minutes of one-second ticks. */
 const CHART_POINTS = 600;
 const CHART_HEIGHT = 170;
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @param {new () => T} type
- * @returns {T}
- */
-function byId(id, type) {
-  const element = document.getElementById(id);
-  if (!(element instanceof type)) throw new Error(`#${id} is missing`);
-  return element;
-}
-
-/**
- * @param {ParentNode} parent
- * @param {string} selector
- * @returns {HTMLElement}
- */
-function find(parent, selector) {
-  const element = parent.querySelector(selector);
-  if (!(element instanceof HTMLElement)) throw new Error(`${selector} is missing`);
-  return element;
-}
-
-/**
- * A new element with text content and attributes (never HTML: every value is text).
- * @param {string} tag
- * @param {{ text?: string, className?: string, attrs?: Record<string, string> }} [options]
- * @param {Node[]} [children]
- */
-function el(tag, options = {}, children = []) {
-  const element = document.createElement(tag);
-  if (options.className) element.className = options.className;
-  if (options.text !== undefined) element.textContent = options.text;
-  for (const [name, value] of Object.entries(options.attrs ?? {})) element.setAttribute(name, value);
-  element.append(...children);
-  return element;
-}
 
 const ui = {
   signIn: byId('sign-in', HTMLElement),
@@ -101,6 +66,7 @@ let socket = null;
 let refreshTimer;
 let disconnectedOnce = false;
 const conflator = createConflator();
+const syncs = createSyncsTile({ conflator, get: getJson });
 
 // ---------------------------------------------------------------------------------------------
 // Charts
@@ -470,6 +436,7 @@ function start(accessToken, refreshToken, expiresIn) {
   scheduleRefresh(expiresIn);
   connect(accessToken);
   void loadSignals();
+  void syncs.load();
 }
 
 /** @param {number} expiresIn seconds */
@@ -526,8 +493,11 @@ function connect(token) {
       if (ack.error.code === 'forbidden') endSession("This sign-in may not open the dashboard: it is not an admin's.");
       else setConnection('reconnecting', `Could not join the dashboard (${ack.error.message})`);
     });
-    // After a disconnection: the next metrics tick refreshes every metric tile; signals reload once.
-    if (disconnectedOnce) void loadSignals();
+    // After a disconnection: the next metrics tick refreshes every metric tile; signals and connections reload once.
+    if (disconnectedOnce) {
+      void loadSignals();
+      void syncs.load();
+    }
   });
   client.on('disconnect', (reason) => {
     if (socket !== client || reason === 'io client disconnect') return;
@@ -562,6 +532,9 @@ function connect(token) {
   client.on('signal:fused', (signal) => {
     if (socket === client) applySignal(signal);
   });
+  client.on('sync:progress', (progress) => {
+    if (socket === client) syncs.onProgress(progress);
+  });
   client.on('session:expired', ({ reason }) => {
     if (socket === client) endSession(reason === 'session_revoked' ? 'This sign-in was revoked: sign in again.' : 'The session expired: sign in again.');
   });
@@ -569,17 +542,29 @@ function connect(token) {
 
 /** The tenant's fused signals, once (at sign-in and after a reconnection); then `signal:fused` keeps them current. */
 async function loadSignals() {
-  const current = session;
-  if (!current) return;
   try {
-    const response = await fetch('/api/v1/signals', { headers: { authorization: `Bearer ${current.accessToken}` } });
-    if (!response.ok || session !== current) return;
-    /** @type {{ signals: FusedSignal[] }} */
-    const { signals } = await bodyOf(response);
+    const answer = await getJson('/api/v1/signals');
+    if (answer?.status !== 200) return;
+    const { signals } = /** @type {{ signals: FusedSignal[] }} */ (answer.body);
     for (const signal of signals) applySignal(signal);
   } catch {
     // The live `signal:fused` events still fill the tiles.
   }
+}
+
+/**
+ * A GET of the REST API with the session's token: the status and the JSON body (of a 2xx answer),
+ * or undefined when there is no session or it ended while the request ran.
+ * @param {string} path
+ * @returns {Promise<{ status: number, body: unknown } | undefined>}
+ */
+async function getJson(path) {
+  const current = session;
+  if (!current) return undefined;
+  const response = await fetch(path, { headers: { authorization: `Bearer ${current.accessToken}` } });
+  /** @type {unknown} */
+  const body = response.ok ? await bodyOf(response) : undefined;
+  return session === current ? { status: response.status, body } : undefined;
 }
 
 /** @param {string} notice */
@@ -591,6 +576,7 @@ function endSession(notice) {
   disconnectedOnce = false;
   client?.disconnect();
   conflator.clear();
+  syncs.clear();
   resizer.disconnect();
   for (const chart of charts.values()) chart.plot.destroy();
   charts.clear();

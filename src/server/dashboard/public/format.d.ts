@@ -1,4 +1,5 @@
 /** Types of format.js, for its importers (app.js and the unit tests); format.js is checked on its own JSDoc. */
+import type { ConnectionView, SyncProgress, SyncRowModel } from './types.js';
 export declare const REPAINT_INTERVAL_MS: number;
 export interface Conflator {
   schedule(tile: string, paint: () => void): void;
@@ -25,3 +26,11 @@ export declare function credentialKind(text: string): 'accessToken' | 'apiKey' |
 export declare function readTokenClaims(token: string): { sub?: string; tid?: string; role?: string; exp?: number } | undefined;
 export declare function refreshDelayMs(expiresInSeconds: number): number;
 export declare function signInError(status: number, problem: { title?: string; detail?: string } | undefined): string;
+export declare const providerLabels: Record<'shopify' | 'stripe' | 'etsy' | 'tiktok_shop', string>;
+export declare function providerLabel(provider: string): string;
+export declare const syncStateLabels: Record<SyncProgress['state'], string>;
+export declare function syncStateLabel(state: string): string;
+export declare function formatCountdown(ms: number): string;
+export declare function formatSyncFigures(figures: { pages?: number; records: number; events: number; unmatched: number }, locale?: string): string;
+export declare const finalSyncStates: string[];
+export declare function describeSync(view: ConnectionView | null, progress: SyncProgress | null, now: number, locale?: string): SyncRowModel;

@@ -210,3 +210,130 @@ export function signInError(status, problem) {
   if (status === 429) return `Too many attempts${detail}. Wait a little and try again.`;
   return `Sign-in failed: the hub answered ${status}${detail}.`;
 }
+
+/** Provider names as their owners write them. */
+export const providerLabels = { shopify: 'Shopify', stripe: 'Stripe', etsy: 'Etsy', tiktok_shop: 'TikTok Shop' };
+
+/** @param {string} provider */
+export const providerLabel = (provider) => providerLabels[/** @type {keyof typeof providerLabels} */ (provider)] ?? provider;
+
+/** A sync's state (the connection's, or the last `sync:progress` one) in words. */
+export const syncStateLabels = {
+  idle: 'Idle',
+  queued: 'Queued',
+  running: 'Running',
+  rate_limited: 'Rate-limited',
+  failed: 'Failed',
+  completed: 'Completed',
+  needs_reauth: 'Needs re-authorization',
+  broken: 'Broken credentials',
+};
+
+/** @param {string} state */
+export const syncStateLabel = (state) => syncStateLabels[/** @type {keyof typeof syncStateLabels} */ (state)] ?? state;
+
+/**
+ * Time left, for countdowns: `now`, `42 s`, `3 min 05 s`, `2 h 04 min`.
+ * @param {number} ms
+ */
+export function formatCountdown(ms) {
+  const seconds = Math.ceil(ms / 1000);
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'now';
+  const two = (/** @type {number} */ n) => String(n).padStart(2, '0');
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${two(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${two(Math.floor((seconds % 3600) / 60))} min`;
+}
+
+/**
+ * A sync's figures in words: `3 pages · 30 records · 12 events · 18 unmatched` (pages left out when not given).
+ * @param {{ pages?: number, records: number, events: number, unmatched: number }} figures
+ * @param {string} [locale]
+ */
+export function formatSyncFigures(figures, locale) {
+  const parts = [
+    formatWithUnit(figures.records, 'record', 'records', locale),
+    formatWithUnit(figures.events, 'event', 'events', locale),
+    `${formatCount(figures.unmatched, locale)} unmatched`,
+  ];
+  if (figures.pages !== undefined) parts.unshift(formatWithUnit(figures.pages, 'page', 'pages', locale));
+  return parts.join(' · ');
+}
+
+/**
+ * @typedef {import('./types.js').ConnectionView} ConnectionView
+ * @typedef {import('./types.js').SyncProgress} SyncProgress
+ * @typedef {import('./types.js').SyncRowModel} SyncRowModel
+ */
+
+/** Progress states a run ends on: the connection row is read again after them. */
+export const finalSyncStates = ['completed', 'failed', 'needs_reauth', 'broken'];
+
+/**
+ * What the Syncs tile shows of one connection: the connection as the API last gave it, overlaid
+ * with the newest `sync:progress` received after that (live state, figures, a refused credential).
+ * Either may be missing: a progress for a connection the page has not loaded yet still shows.
+ * @param {ConnectionView | null} view
+ * @param {SyncProgress | null} progress
+ * @param {number} now
+ * @param {string} [locale]
+ * @returns {SyncRowModel}
+ */
+export function describeSync(view, progress, now, locale) {
+  const id = view?.id ?? progress?.connectionId ?? '';
+  const sync = view?.sync;
+  const state = progress?.state ?? sync?.state ?? 'idle';
+  // A refused credential in the newest progress flags the connection before the API is read again; a run
+  // that goes on or completes proves the credentials work.
+  const liveStatus = state === 'needs_reauth' || state === 'broken' ? state : state === 'running' || state === 'completed' ? 'active' : undefined;
+  const status = liveStatus ?? view?.status ?? 'active';
+  const ended = progress && finalSyncStates.includes(progress.state);
+  const inRun = state === 'running' || state === 'rate_limited';
+  // While a run goes on, the connection's stored figures are that run's so far, not the last finished one's.
+  const storedFigures = sync?.state === 'running' || sync?.state === 'rate_limited' ? null : (sync?.lastRun ?? null);
+  const liveFigures = inRun ? (progress ?? sync?.lastRun ?? null) : null;
+  const lastRun = ended
+    ? { at: progress.at, figures: progress, failed: progress.state !== 'completed' }
+    : sync?.lastFinishedAt
+      ? { at: sync.lastFinishedAt, figures: storedFigures, failed: sync.state === 'failed' }
+      : null;
+  const rateLimitedUntil = progress ? (progress.state === 'rate_limited' ? progress.rateLimitedUntil : undefined) : (sync?.rateLimitedUntil ?? undefined);
+  const untilMs = rateLimitedUntil ? Date.parse(rateLimitedUntil) : NaN;
+  const nextMs = sync?.nextRunAt ? Date.parse(sync.nextRunAt) : NaN;
+  const circuit = progress?.circuit ?? sync?.circuit ?? 'closed';
+  const error = progress ? (progress.error ?? null) : (sync?.lastError ?? null);
+  const alert = status === 'needs_reauth' || status === 'broken' ? status : state === 'failed' ? 'failed' : null;
+  const why = error ?? 'no reason given';
+  return {
+    id,
+    name: view?.name ?? `Connection ${id.slice(0, 8)}`,
+    provider: providerLabel(view?.provider ?? progress?.provider ?? ''),
+    state,
+    stateLabel: syncStateLabel(state),
+    status,
+    statusLabel: status === 'active' ? 'Active' : status === 'disabled' ? 'Disabled' : syncStateLabel(status),
+    alert,
+    alertText:
+      alert === 'needs_reauth'
+        ? `Needs re-authorization: ${error ?? 'the provider refused the credentials'}. PUT new credentials (or authorize again), then sync.`
+        : alert === 'broken'
+          ? `Stored credentials cannot be read: ${why}. PUT them again (or authorize again).`
+          : alert === 'failed'
+            ? `Last run failed: ${why}.`
+            : null,
+    live: liveFigures ? formatSyncFigures(liveFigures, locale) : null,
+    lastRun: !lastRun
+      ? 'Never'
+      : [
+          formatLocalTime(lastRun.at, locale),
+          ...(lastRun.figures ? [`${formatWithUnit(lastRun.figures.records, 'record', 'records', locale)}, ${formatWithUnit(lastRun.figures.events, 'event', 'events', locale)}`] : []),
+          ...(lastRun.failed ? ['failed'] : []),
+        ].join(' · '),
+    nextRun: Number.isFinite(nextMs) ? `${formatLocalTime(nextMs, locale)} (${nextMs > now ? `in ${formatCountdown(nextMs - now)}` : 'due'})` : view?.scheduleMinutes === null ? 'Manual only' : '–',
+    rateLimitedUntil: untilMs > now ? `${formatLocalTime(untilMs, locale)} (in ${formatCountdown(untilMs - now)})` : null,
+    // The countdowns above move every second while one of them runs.
+    counting: untilMs > now || nextMs > now,
+    circuit: circuit.replace('_', ' '),
+    circuitOpen: circuit === 'open',
+  };
+}
