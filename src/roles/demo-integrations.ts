@@ -12,7 +12,9 @@ export interface DemoIntegrationsOptions extends DemoApi {
   write: (line: string) => void;
 }
 
-const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The error's message, with its cause's (fetch says only "fetch failed"; the cause says ECONNREFUSED …). */
+const reason = (error: unknown): string =>
+  error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
 
 /**
  * Starts the provider simulator, connects the demo tenant to it (one connection per provider, a

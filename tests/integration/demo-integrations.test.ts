@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionView } from '../../src/contracts/api/connections.js';
 import { runDemoIntegrations } from '../../src/roles/demo-integrations.js';
@@ -56,5 +58,26 @@ describe('demo integrations', () => {
       expect(connection.settings.baseUrls).not.toEqual(first.find((previous) => previous.id === connection.id)?.settings.baseUrls);
       expect(connection.sync.lastError, connection.name).toBeNull();
     }
+  });
+
+  it('says why syncs are off instead of failing when the hub cannot be reached, and stops its simulator', { timeout: 60_000 }, async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    // A port just freed: every call of the setup is refused.
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const running = runDemoIntegrations({ baseUrl: `http://127.0.0.1:${port}`, apiKey: fixture.tenant.apiKey, signal: stop.signal, write: (line) => lines.push(line) });
+    try {
+      await until(() => lines.length, () => lines.some((line) => line.startsWith('Integration syncs are off')), 40_000);
+    } finally {
+      stop.abort();
+      await running;
+    }
+    expect(lines.at(-1)).toMatch(/^Integration syncs are off: the demo connections could not be set up \(.*ECONNREFUSED/);
+    const simulatorUrl = /Provider simulator on (\S+);/.exec(lines[0] ?? '')?.[1];
+    expect(simulatorUrl).toBeDefined();
+    await expect(fetch(`${simulatorUrl}/stripe/v1/charges`)).rejects.toThrow();
   });
 });
