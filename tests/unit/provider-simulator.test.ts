@@ -234,6 +234,24 @@ describe('provider simulator: Etsy', () => {
 });
 
 describe('provider simulator: TikTok Shop', () => {
+  it.each([
+    ['the consent page (service_id)', () => `${sim.baseUrls.tiktokAuthorize}?service_id=${sim.credentials.tiktok.serviceId}`],
+    ['the auth-host authorize page the hub links to (app_key)', () => `${sim.baseUrls.tiktokAuth}/oauth/authorize?app_key=${sim.credentials.tiktok.appKey}`],
+  ])('approves at once on %s: back to the redirect URL with a code that exchanges, and the state', async (_, base) => {
+    sim.seed('tiktok', '7100009', 3);
+    const redirect = 'https://hub.example/oauth/callback';
+    const answer = await fetch(`${base()}&state=st-1&sim_account=7100009&sim_redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    expect(answer.status).toBe(302);
+    const back = new URL(answer.headers.get('location') ?? '');
+    expect(`${back.origin}${back.pathname}`).toBe(redirect);
+    expect(back.searchParams.get('state')).toBe('st-1');
+    const { appKey, appSecret } = sim.credentials.tiktok;
+    const query = new URLSearchParams({ app_key: appKey, app_secret: appSecret, auth_code: back.searchParams.get('code') ?? '', grant_type: 'authorized_code' });
+    expect(await json<{ code: number }>(await fetch(`${sim.baseUrls.tiktokAuth}/api/v2/token/get?${query.toString()}`))).toMatchObject({ code: 0 });
+    // Another app's key (or service id) is refused.
+    expect((await fetch(`${base()}x&state=st-2&sim_redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' })).status).toBe(400);
+  });
+
   it('exchanges an auth code, pages signed order searches, refuses a bad sign, and rotates refresh tokens', async () => {
     const seeded = sim.seed('tiktok', '7100001', 140);
     const { appKey, appSecret } = sim.credentials.tiktok;
