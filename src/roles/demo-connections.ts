@@ -168,6 +168,16 @@ export async function awaitDemoSyncs(api: DemoApi, results: DemoConnectionResult
   return Promise.all(results.map(async (result) => (result.connection ? { ...result, connection: await awaitSyncEnd(api, result.connection, deadline) } : result)));
 }
 
+/**
+ * Disables the connected demo connections (best effort, a few seconds at most): once the demo's
+ * simulator is gone their schedules would only fail, and open the providers' circuits for every
+ * tenant of the hub. The next demo run enables them again.
+ */
+export async function disableDemoConnections(api: DemoApi, results: DemoConnectionResult[]): Promise<void> {
+  const quick = { baseUrl: api.baseUrl, apiKey: api.apiKey, signal: AbortSignal.timeout(3_000) };
+  await Promise.allSettled(results.flatMap((result) => (result.connection ? [call(quick, 'PATCH', `/api/v1/admin/connections/${result.connection.id}`, { status: 'disabled' })] : [])));
+}
+
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** One line per connection for the demo's output. */

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { awaitDemoSyncs, connectDemoProviders, describeDemoConnection, type DemoApi } from './demo-connections.js';
+import { awaitDemoSyncs, connectDemoProviders, describeDemoConnection, disableDemoConnections, type DemoApi, type DemoConnectionResult } from './demo-connections.js';
 import { startDemoSimulator } from './demo-simulator.js';
 
 /** How long the demo waits for the first syncs before printing where they stand. */
@@ -30,12 +30,14 @@ export async function runDemoIntegrations(options: DemoIntegrationsOptions): Pro
     write(`Integration syncs are off: the provider simulator did not start (${reason(error)}).`);
     return;
   }
+  let connected: DemoConnectionResult[] = [];
   try {
     if (signal.aborted) return;
     write(`Provider simulator on ${simulator.info.url}; connecting Shopify, Stripe, Etsy and TikTok Shop to it…`);
     try {
-      const results = await awaitDemoSyncs(options, await connectDemoProviders(options, simulator.info), FIRST_SYNC_TIMEOUT_MS);
-      write('Integrations (GET /api/v1/admin/connections; synced again on their schedule):');
+      connected = await connectDemoProviders(options, simulator.info);
+      const results = await awaitDemoSyncs(options, connected, FIRST_SYNC_TIMEOUT_MS);
+      write('Integrations (GET /api/v1/admin/connections; synced again on their schedule until the demo stops, then disabled):');
       for (const result of results) write(describeDemoConnection(result));
     } catch (error) {
       if (signal.aborted) return;
@@ -43,6 +45,7 @@ export async function runDemoIntegrations(options: DemoIntegrationsOptions): Pro
     }
     if (!signal.aborted) await once(signal, 'abort');
   } finally {
+    await disableDemoConnections(options, connected);
     await simulator.stop();
   }
 }

@@ -14,27 +14,26 @@ import { until } from '../support/until.js';
 describe('demo integrations', () => {
   const fixture = useTenantHub('demo-integrations', { role: 'all' });
 
-  /** Runs the demo's integration part until its summary is printed, then stops it (and its simulator). */
-  async function runOnce(): Promise<string[]> {
-    const lines: string[] = [];
-    const stop = new AbortController();
-    const running = runDemoIntegrations({ baseUrl: fixture.hub.url, apiKey: fixture.tenant.apiKey, signal: stop.signal, write: (line) => lines.push(line) });
-    try {
-      await until(() => lines.length, () => lines.some((line) => line.startsWith('Integration syncs are off')) || lines.filter((line) => line.startsWith('  Demo ')).length === 4, 90_000);
-    } finally {
-      stop.abort();
-      await running;
-    }
-    return lines;
-  }
-
   const connections = async () =>
     (await apiJson<{ connections: ConnectionView[] }>(fixture.hub.url, 'GET', '/api/v1/admin/connections?limit=100', { token: fixture.tenant.apiKey })).body.connections;
 
+  /** Runs the demo's integration part until its summary is printed, reads the connections while it runs, then stops it. */
+  async function runOnce(): Promise<{ lines: string[]; running: ConnectionView[] }> {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const demo = runDemoIntegrations({ baseUrl: fixture.hub.url, apiKey: fixture.tenant.apiKey, signal: stop.signal, write: (line) => lines.push(line) });
+    try {
+      await until(() => lines.length, () => lines.some((line) => line.startsWith('Integration syncs are off')) || lines.filter((line) => line.startsWith('  Demo ')).length === 4, 90_000);
+      return { lines, running: await connections() };
+    } finally {
+      stop.abort();
+      await demo;
+    }
+  }
+
   it('connects all four providers to the simulator, OAuth included, and each first sync makes events for the demo customers', { timeout: 180_000 }, async () => {
-    const lines = await runOnce();
+    const { lines, running: first } = await runOnce();
     expect(lines.join('\n')).not.toMatch(/are off|not connected|sync failed/);
-    const first = await connections();
     expect(first.map((connection) => connection.provider).sort()).toEqual(['etsy', 'shopify', 'stripe', 'tiktok_shop']);
     for (const connection of first) {
       expect(connection.status, connection.name).toBe('active');
@@ -47,13 +46,14 @@ describe('demo integrations', () => {
     for (const connection of oauth) expect(connection.credentials.map((credential) => credential.kind)).toEqual(expect.arrayContaining(['access_token', 'refresh_token']));
     const [events] = await fixture.sql`select count(*)::int as n from events where tenant_id = ${fixture.tenant.tenantId} and data->>'source' = 'sync'`;
     expect(events?.n).toBe(first.reduce((sum, connection) => sum + connection.sync.counts.events, 0));
+    // Stopped, the demo disables them: their schedules would only fail against the simulator that went with it.
+    expect((await connections()).map((connection) => connection.status)).toEqual(['disabled', 'disabled', 'disabled', 'disabled']);
 
-    // A second demo run (a new simulator on another port) reuses the connections by name and authorizes them again.
+    // A second demo run (a new simulator on another port) reuses the connections by name, enables and authorizes them again.
     const again = await runOnce();
-    expect(again.join('\n')).not.toMatch(/are off|not connected|sync failed/);
-    const second = await connections();
-    expect(second.map((connection) => connection.id).sort()).toEqual(first.map((connection) => connection.id).sort());
-    for (const connection of second) {
+    expect(again.lines.join('\n')).not.toMatch(/are off|not connected|sync failed/);
+    expect(again.running.map((connection) => connection.id).sort()).toEqual(first.map((connection) => connection.id).sort());
+    for (const connection of again.running) {
       expect(connection.status).toBe('active');
       expect(connection.settings.baseUrls).not.toEqual(first.find((previous) => previous.id === connection.id)?.settings.baseUrls);
       expect(connection.sync.lastError, connection.name).toBeNull();
