@@ -47,6 +47,20 @@ export const DEFAULT_FEED_RANKING: FeedRankingRules = {
   qualityZ: 1.96,
 };
 
+/** What is wrong with a set of rules (empty when usable): for config and tenant rules validation. */
+export function feedRankingProblems(rules: FeedRankingRules): string[] {
+  const problems: string[] = [];
+  for (const name of FEED_COMPONENTS) if (!Number.isFinite(rules.weights[name])) problems.push(`weights.${name} must be a finite number`);
+  const halfLives = [['default', rules.halfLifeHours.default], ...Object.entries(rules.halfLifeHours.byKind)] as const;
+  for (const [kind, hours] of halfLives) if (!(hours > 0)) problems.push(`halfLifeHours ${kind} must be above 0`);
+  const { floor, decay, authorCapInTop } = rules.diversity;
+  if (!(floor >= 0 && floor <= 1)) problems.push('diversity.floor must be within [0, 1]');
+  if (!(decay >= 0 && decay <= 1)) problems.push('diversity.decay must be within [0, 1]');
+  if (!(Number.isInteger(authorCapInTop) && authorCapInTop >= 0)) problems.push('diversity.authorCapInTop must be a whole number, 0 or more');
+  if (!(rules.qualityZ > 0 && Number.isFinite(rules.qualityZ))) problems.push('qualityZ must be above 0');
+  return problems;
+}
+
 export interface FeedCandidate {
   itemId: string;
   kind: string;

@@ -5,6 +5,7 @@ import {
   caughtUp,
   DEFAULT_FEED_RANKING,
   FEED_TOP_WINDOW,
+  feedRankingProblems,
   rankFeed,
   scoreCandidate,
   wilsonLowerBound,
@@ -62,6 +63,19 @@ const rulesArb: fc.Arbitrary<FeedRankingRules> = fc.record({
 
 const ids = (entries: FeedEntry[]) => entries.map((entry) => entry.candidate.itemId);
 const RUNS = { numRuns: 200 };
+
+describe('feedRankingProblems', () => {
+  it('accepts the defaults and names what is wrong', () => {
+    expect(feedRankingProblems(DEFAULT_FEED_RANKING)).toEqual([]);
+    const bad = { ...DEFAULT_FEED_RANKING, halfLifeHours: { default: 0, byKind: { video: -1 } }, diversity: { floor: 1.5, decay: 0.5, authorCapInTop: 2.5 } };
+    expect(feedRankingProblems(bad)).toEqual([
+      'halfLifeHours default must be above 0',
+      'halfLifeHours video must be above 0',
+      'diversity.floor must be within [0, 1]',
+      'diversity.authorCapInTop must be a whole number, 0 or more',
+    ]);
+  });
+});
 
 describe('wilsonLowerBound', () => {
   it('ranks 3 likes of 3 views below 2,400 of 3,000, and is 0 without views', () => {
