@@ -4,7 +4,7 @@ import { fusedSignalSchema } from './api/signals.js';
 import { userUpdateSchema } from './socket/user-updates.js';
 
 /** Queue names are persisted in Redis keys: renaming one orphans its jobs. */
-export const queueNames = ['maintenance', 'engagement', 'realtime', 'signals', 'sync-shopify', 'sync-stripe', 'sync-etsy', 'sync-tiktok_shop'] as const;
+export const queueNames = ['maintenance', 'engagement', 'realtime', 'signals', 'feeds', 'sync-shopify', 'sync-stripe', 'sync-etsy', 'sync-tiktok_shop'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 const syncPayload = z.object({ connectionId: z.uuid(), tenantId: z.uuid(), reason: z.enum(['scheduled', 'manual']) });
@@ -80,8 +80,33 @@ export const jobDefinitions = {
       eventId: z.uuid(),
       tenantId: z.uuid(),
       userId: z.uuid(),
-      event: z.object({ type: z.string(), occurredAt: z.iso.datetime({ offset: true }), value: z.number().nullable() }),
+      event: z.object({
+        type: z.string(),
+        occurredAt: z.iso.datetime({ offset: true }),
+        value: z.number().nullable(),
+        /** What feeds read of its data (the outbox's `feed`, extracted by pulse_feed_refs): absent when neither. */
+        feed: z.object({ itemId: z.string().optional(), topics: z.array(z.string()).optional() }).optional(),
+      }),
     }),
+  },
+  /**
+   * Recompute one user's feed. Added after their feed-relevant events (delayed by the tenant's
+   * debounce, deduplicated per user), for users whose affinities match new items, by the sweep,
+   * and at the end of a hold (quiet hours, budget) to deliver the coalesced `feed:updated`.
+   */
+  'feed.recompute': {
+    queue: 'feeds',
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), reason: z.enum(['activity', 'items', 'sweep', 'release', 'read']) }),
+  },
+  /** New or changed items of a tenant: recompute the feeds of the users whose topic or author affinities match them. */
+  'feed.items': {
+    queue: 'feeds',
+    payload: z.object({ tenantId: z.uuid(), itemIds: z.array(z.string()).min(1).max(500) }),
+  },
+  /** Recomputes the feeds of recently active users (catches anything a lost hand-off missed). */
+  'feed.sweep': {
+    queue: 'feeds',
+    payload: z.object({}),
   },
   /** A sync's progress (and end), for the tenant's dashboard on whichever node holds its sockets. */
   'realtime.sync': {

@@ -23,6 +23,7 @@
  */
 
 /** Bumped whenever the formula changes, so stored rankings and explanations can say which one they used. */
+import { feedRulesSchema, type FeedRules } from '../contracts/api/feed-rules.js';
 export const FEED_FORMULA_VERSION = 1;
 
 /** The positions the author cap applies to. */
@@ -40,12 +41,13 @@ export interface FeedRankingRules {
   qualityZ: number;
 }
 
-export const DEFAULT_FEED_RANKING: FeedRankingRules = {
-  weights: { recency: 1, topic: 1.5, author: 1, quality: 1, novelty: 0.5 },
-  halfLifeHours: { default: 48, byKind: {} },
-  diversity: { floor: 0.3, decay: 0.5, authorCapInTop: 3 },
-  qualityZ: 1.96,
-};
+/** The ranking part of the tenant rules' defaults (contracts/api/feed-rules.ts). */
+export const DEFAULT_FEED_RANKING: FeedRankingRules = rankingRulesOf(feedRulesSchema.parse({}));
+
+/** The ranking part of a tenant's feed rules. */
+export function rankingRulesOf(rules: FeedRules): FeedRankingRules {
+  return { weights: rules.weights, halfLifeHours: rules.halfLifeHours, diversity: rules.diversity, qualityZ: rules.qualityZ };
+}
 
 /** What is wrong with a set of rules (empty when usable): for config and tenant rules validation. */
 export function feedRankingProblems(rules: FeedRankingRules): string[] {

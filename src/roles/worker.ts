@@ -10,6 +10,10 @@ import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.
 import { createRetentionHandler } from '../workers/processors/retention.js';
 import { createSignalFuseHandler } from '../workers/processors/signals-fuse.js';
 import { createConnectionSyncHandlers } from '../workers/processors/connection-sync.js';
+import { createFeedItemsHandler, createFeedRecomputeHandler, createFeedSweepHandler } from '../workers/processors/feeds.js';
+import { FeedRecomputer } from '../services/feed-recompute.js';
+import { FeedStore } from '../repositories/feeds.js';
+import { FeedTelemetry } from '../repositories/feed-telemetry.js';
 import { createSyncRunner } from './sync-engine.js';
 import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { applySchedules } from '../workers/schedules.js';
@@ -30,6 +34,14 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     logger,
   });
   const syncs = await createSyncRunner(context);
+  const feeds = {
+    sql: context.database.sql,
+    queues: context.queues,
+    rules,
+    recomputer: new FeedRecomputer({ sql: context.database.sql, store: new FeedStore(context.database.sql), rules }),
+    telemetry: new FeedTelemetry(context.redis, config.REDIS_PREFIX),
+    logger,
+  };
   const registry = buildHandlerRegistry([
     createBackupHandler({
       databaseUrl: context.databaseUrl,
@@ -44,6 +56,9 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     createSignalFuseHandler({ sql: context.database.sql, queues: context.queues, rules, logger, minIntervalMs: config.FUSION_MIN_INTERVAL_MS }),
     createRetentionHandler('signals.prune', { sql: context.database.sql, retentionDays: config.SIGNAL_HISTORY_RETENTION_DAYS }),
     ...createConnectionSyncHandlers({ runner: syncs.runner, queues: context.queues }),
+    createFeedRecomputeHandler(feeds),
+    createFeedItemsHandler(feeds),
+    createFeedSweepHandler(feeds),
   ], consumedJobNames('worker'));
   // Registered before the pool so it runs after the workers stopped: the last batches' hand-offs finish before Redis closes.
   lifecycle.defer('engine hand-offs', () => engagement.settled());

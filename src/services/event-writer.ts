@@ -189,9 +189,10 @@ export class EventWriter {
         select id, tenant_id, user_id, type, occurred_at, value, data::jsonb, idempotency_key
         from t where t.write not in (select write from failed)
         on conflict (tenant_id, idempotency_key) do nothing
-        returning id, tenant_id, user_id, type, occurred_at, value
+        returning id, tenant_id, user_id, type, occurred_at, value, data
       ), relayed as (
-        insert into outbox (event_id, tenant_id, user_id, type, occurred_at, value) select id, tenant_id, user_id, type, occurred_at, value from inserted
+        insert into outbox (event_id, tenant_id, user_id, type, occurred_at, value, feed)
+        select id, tenant_id, user_id, type, occurred_at, value, pulse_feed_refs(data) from inserted
       )
       select id, null::int as failed_write from inserted
       union all select null, write::int from failed`;

@@ -4,7 +4,7 @@ import { sqlColumns, type SqlPick } from '../repositories/db/rows.js';
 import { outbox } from '../repositories/db/schema.js';
 
 /** The columns of an outbox row the relay and the reconciler hand over (`returning ${sql(OUTBOX_JOB_COLUMNS)}`). */
-export const OUTBOX_JOB_COLUMNS = sqlColumns(outbox, 'event_id', 'kind', 'tenant_id', 'user_id', 'type', 'occurred_at', 'value');
+export const OUTBOX_JOB_COLUMNS = sqlColumns(outbox, 'event_id', 'kind', 'tenant_id', 'user_id', 'type', 'occurred_at', 'value', 'feed');
 
 /** An outbox row as the relay and the reconciler read it (timestamps arrive as strings: drizzle shares this client). */
 export type OutboxRow = SqlPick<typeof outbox, (typeof OUTBOX_JOB_COLUMNS)[number]>;
@@ -16,7 +16,7 @@ const engagementJobOf = (row: OutboxRow) => ({
     tenantId: row.tenant_id,
     // Events always name their user (the column is nullable for tenant-wide signal readings only).
     userId: row.user_id as string,
-    event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value },
+    event: { type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), value: row.value, ...(row.feed ? { feed: row.feed } : {}) },
   } satisfies JobPayload<'engagement.event'>,
   options: { jobId: row.event_id },
 });

@@ -42,7 +42,7 @@ describe('row types of hand-written SQL (src/repositories/db/rows.ts)', () => {
       reward: RewardSpec;
       completed_at: string | null;
     }>();
-    expectTypeOf<OutboxRow>().toEqualTypeOf<{ event_id: string; kind: 'event' | 'signal'; tenant_id: string; user_id: string | null; type: string; occurred_at: string; value: number | null }>();
+    expectTypeOf<OutboxRow>().toEqualTypeOf<{ event_id: string; kind: 'event' | 'signal'; tenant_id: string; user_id: string | null; type: string; occurred_at: string; value: number | null; feed: { itemId?: string; topics?: string[] } | null }>();
     expectTypeOf<UserLockColumns['timezone_changed_at']>().toEqualTypeOf<string | null>();
   });
 

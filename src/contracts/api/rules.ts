@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPE_PATTERN } from './events.js';
+import { feedRulesSchema } from './feed-rules.js';
 import { fusionRuleSchema, signalKey, type FusionRule } from './signals.js';
 
 /**
@@ -156,6 +157,8 @@ export const engineRulesSchema = z
       })
       .strict()
       .prefault({}),
+    /** How feeds are ranked and when their updates are pushed (README "Feeds"). */
+    feed: feedRulesSchema.prefault({}),
   })
   .strict()
   .superRefine((rules, context) => {

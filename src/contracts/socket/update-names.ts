@@ -16,6 +16,8 @@ export const userUpdateNames = [
   'campaign:progressed',
   /** A user-scoped signal's new fused value (tenant-wide signals go to `signal:<key>` subscribers, without seq). */
   'signal:fused',
+  /** The top of the user's feed changed materially (held during quiet hours and past the daily budget, then coalesced). */
+  'feed:updated',
 ] as const;
 
 export type UserUpdateName = (typeof userUpdateNames)[number];

@@ -39,6 +39,14 @@ export const userUpdatePayloadSchemas = {
   'box:opened': z.object({ boxId: z.uuid(), rarity: z.enum(rarities), points: z.int(), pityApplied: z.boolean() }),
   'campaign:progressed': z.object({ key: z.string(), points: z.int(), tier: z.int(), tierReached: z.boolean() }),
   'signal:fused': fusedSignalSchema,
+  'feed:updated': z.object({
+    /** Items newly in the top since the last `feed:updated`. */
+    changed: z.array(z.string()),
+    top: z.array(z.object({ itemId: z.string(), title: z.string().nullable() })),
+    caughtUp: z.boolean(),
+    /** The computation it announces (GET /api/v1/me/feed reads it). */
+    version: z.int(),
+  }),
 } satisfies Record<UserUpdateName, z.ZodType>;
 
 export type UserUpdatePayloads = { [N in UserUpdateName]: z.infer<(typeof userUpdatePayloadSchemas)[N]> };

@@ -19,6 +19,8 @@ export const queueConsumers = {
   realtime: { role: 'hub', concurrency: 64 },
   /** One fusion per signal at a time (deduplicated), many signals side by side. */
   signals: { role: 'worker', concurrency: 32 },
+  /** Each recomputation is one user's, bounded (candidate pool); never on the engine's queue. */
+  feeds: { role: 'worker', concurrency: 8 },
   // A provider's syncs share its queue's rate limit, which its Retry-After sets (queue.rateLimit);
   // BullMQ honours a manual rate limit only on a worker with `limiter.max`, hence a limit no sync reaches.
   'sync-shopify': { role: 'worker', concurrency: 4, limiter: { max: 1_000, duration: 1_000 } },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { FusedSignalInput, FusionMethod } from '../../contracts/api/signals.js';
 import type { EngineRules, RewardSpec } from '../../contracts/api/rules.js';
 import { userRoles, type UserRole } from '../../contracts/roles.js';
@@ -145,6 +145,8 @@ export const outbox = pgTable(
     type: text('type').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
     value: doublePrecision('value'),
+    /** What feeds read of an event's data (`itemId`, `topics`), extracted on insert by pulse_feed_refs(data); null when it has neither. */
+    feed: jsonb('feed').$type<{ itemId?: string; topics?: string[] }>(),
     createdAt: createdAt(),
     relayedAt: timestamp('relayed_at', { withTimezone: true }),
   },
@@ -585,3 +587,107 @@ export const oauthStates = pgTable(
   },
   (table) => [index('oauth_states_expires_at_idx').on(table.expiresAt), index('oauth_states_connection_idx').on(table.connectionId)],
 );
+
+// Feeds (H)
+
+/** A tenant's feed items (lessons, posts, offers), upserted by the tenant's own item id; counters kept by the engine across users. */
+export const feedItems = pgTable(
+  'feed_items',
+  {
+    tenantId: tenantId(),
+    itemId: text('item_id').notNull(),
+    kind: text('kind').notNull(),
+    authorId: text('author_id'),
+    topics: text('topics').array().notNull().default(sql`'{}'::text[]`),
+    publishedAt: timestamp('published_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    title: text('title'),
+    url: text('url'),
+    data: jsonb('data').$type<Record<string, unknown>>(),
+    /** Distinct users who viewed, opened, liked, hid or shared it (each user counts once per action). */
+    views: integer('views').notNull().default(0),
+    opens: integer('opens').notNull().default(0),
+    likes: integer('likes').notNull().default(0),
+    hides: integer('hides').notNull().default(0),
+    shares: integer('shares').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.itemId] }), index('feed_items_recent_idx').on(table.tenantId, table.publishedAt)],
+);
+
+/** A user's decaying affinity to a topic or an author, from their interactions and events (`score` as of `updated_at`). */
+export const feedAffinities = pgTable(
+  'feed_affinities',
+  {
+    userId: userId(),
+    tenantId: userTenantId(),
+    dimension: text('dimension', { enum: ['topic', 'author'] }).notNull(),
+    key: text('key').notNull(),
+    score: doublePrecision('score').notNull(),
+    /** Interactions counted (for explanations: "you completed 4 lessons on algebra"). */
+    count: integer('count').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.dimension, table.key] }), index('feed_affinities_match_idx').on(table.tenantId, table.dimension, table.key)],
+);
+
+/** What a user did with an item, first time of each action. */
+export const feedInteractions = pgTable(
+  'feed_interactions',
+  {
+    userId: userId(),
+    itemId: text('item_id').notNull(),
+    viewedAt: timestamp('viewed_at', { withTimezone: true }),
+    openedAt: timestamp('opened_at', { withTimezone: true }),
+    likedAt: timestamp('liked_at', { withTimezone: true }),
+    hiddenAt: timestamp('hidden_at', { withTimezone: true }),
+    sharedAt: timestamp('shared_at', { withTimezone: true }),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.itemId] })],
+);
+
+/**
+ * A user's computed feed, one row per position, by version: a reader paging with a cursor keeps
+ * reading the version it started on while newer ones are computed (the last few are kept).
+ */
+export const feedEntries = pgTable(
+  'feed_entries',
+  {
+    userId: userId(),
+    version: integer('version').notNull(),
+    position: integer('position').notNull(),
+    itemId: text('item_id').notNull(),
+    score: doublePrecision('score').notNull(),
+    finalScore: doublePrecision('final_score').notNull(),
+    diversityMultiplier: doublePrecision('diversity_multiplier').notNull(),
+    /** Each component: name, raw value, weight, contribution; and the explanation shown as `why`. */
+    components: jsonb('components').$type<{ name: string; raw: number; weight: number; contribution: number }[]>().notNull(),
+    why: jsonb('why').$type<{ component: string; text: string; contribution: number }[]>().notNull(),
+    formulaVersion: integer('formula_version').notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.version, table.position] })],
+);
+
+/** Per user: the feed's current version, its top (to tell a material change), push bookkeeping and quiet-hour preferences. */
+export const feedStates = pgTable('feed_states', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  tenantId: userTenantId(),
+  version: integer('version').notNull().default(0),
+  computedAt: timestamp('computed_at', { withTimezone: true }),
+  /** Item ids at the top of the current version, in order. */
+  top: text('top').array().notNull().default(sql`'{}'::text[]`),
+  caughtUp: boolean('caught_up').notNull().default(false),
+  /** The user's local day of `pushes_today`. */
+  pushDay: date('push_day', { mode: 'string' }),
+  pushesToday: integer('pushes_today').notNull().default(0),
+  /** A `feed:updated` held back (quiet hours or the budget) goes out at this instant, coalesced. */
+  heldUntil: timestamp('held_until', { withTimezone: true }),
+  heldReason: text('held_reason', { enum: ['quiet_hours', 'budget'] }),
+  /** The user's own quiet hours ('HH:MM'), overriding the tenant's; both null: the tenant's. */
+  quietStart: text('quiet_start'),
+  quietEnd: text('quiet_end'),
+});

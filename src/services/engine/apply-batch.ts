@@ -11,6 +11,7 @@ import { grantRewards } from '../../repositories/rewards.js';
 import { appendUpdates } from '../../repositories/user-updates.js';
 import type { UserUpdate } from '../../contracts/socket/user-updates.js';
 import { applyEvent, type AppliedEvent } from './apply-event.js';
+import { applyFeedEffects } from './feed-effects.js';
 import { loadBooks, writeBooks, type BatchBooks } from './books/batch-books.js';
 import { keyOf } from '../../repositories/pairs.js';
 import type { BatchScope } from './books/scope.js';
@@ -24,6 +25,8 @@ export interface AppliedJob {
   updates: UserUpdate[];
   leaderboard: LeaderboardScore[];
   atRisk: AtRiskCheck[];
+  /** Set when the event moved the user's feed: recompute it after this debounce. */
+  feedRecomputeAfterMs?: number;
 }
 
 type UserRow = LockedUser<'timezone' | 'previous_timezone' | 'timezone_changed_at'>;
@@ -55,7 +58,7 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
     const books = await loadBooks(tx, scopeOf(pending, rules));
     const applied = await applyInMemory(books, pending, now);
     const grants = applied.flatMap((result) => result.grants);
-    const [granted] = await Promise.all([grantRewards(tx, grants), writeBooks(books)]);
+    const [granted, , feedUsers] = await Promise.all([grantRewards(tx, grants), writeBooks(books), applyFeedEffects(tx, pending)]);
     // Each event's grants answered in place (null: granted before), after its other updates.
     let grantStart = 0;
     const stored = await appendUpdates(
@@ -67,9 +70,14 @@ export async function applyEvents(sql: Sql, jobs: readonly EngagementJob[], rule
         return { tenantId: event.tenantId, userId: event.userId, updates: [...result.updates, ...rewards] };
       }),
     );
-    pending.forEach(({ index }, i) => {
+    pending.forEach(({ index, event, rules: tenantRules }, i) => {
       const result = applied[i] as AppliedEvent;
-      results[index] = { updates: stored[i] ?? [], leaderboard: result.leaderboard, atRisk: result.atRisk };
+      results[index] = {
+        updates: stored[i] ?? [],
+        leaderboard: result.leaderboard,
+        atRisk: result.atRisk,
+        ...(feedUsers.has(event.userId) && event.feed ? { feedRecomputeAfterMs: tenantRules.feed.recomputeDebounceSeconds * 1000 } : {}),
+      };
     });
     return results;
   }, { columns: ['timezone', 'previous_timezone', 'timezone_changed_at'], alongside: (tx: Transaction) => writeMarkers(tx, jobs) });
@@ -126,7 +134,7 @@ function pendingEvents(jobs: readonly EngagementJob[], users: readonly UserRow[]
       index,
       zone,
       rules: tenantRules,
-      event: { id: job.eventId, tenantId: job.tenantId, userId: job.userId, type: job.event.type, value: job.event.value, occurredAt },
+      event: { id: job.eventId, tenantId: job.tenantId, userId: job.userId, type: job.event.type, value: job.event.value, occurredAt, ...(job.event.feed ? { feed: job.event.feed } : {}) },
     });
   }
   // Each user's events apply (and their updates are numbered) oldest first; ties keep arrival order.

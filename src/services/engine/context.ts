@@ -12,6 +12,8 @@ export interface EngineEvent {
   type: string;
   value: number | null;
   occurredAt: Date;
+  /** What feeds read of the event's data (absent when it names no item and no topics). */
+  feed?: { itemId?: string; topics?: string[] };
 }
 
 /** Leaderboard scores to write once the transaction has committed. */

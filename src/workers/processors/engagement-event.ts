@@ -2,6 +2,7 @@ import type { Sql } from '../../repositories/db/client.js';
 import { errorFields, type Logger } from '../../platform/logger.js';
 import { AtRiskScheduler } from '../../services/at-risk-checks.js';
 import { deliverUpdates } from '../../services/deliveries.js';
+import { requestFeedRecomputes } from '../../services/feed-schedule.js';
 import type { JobQueues } from '../../platform/queues/producer.js';
 import type { RulesCache } from '../../repositories/engine-rules.js';
 import type { Leaderboards } from '../../repositories/leaderboards.js';
@@ -70,7 +71,7 @@ export function createEngagementHandler(deps: EngagementDeps): EngagementHandler
 
 /**
  * After the commit, for the whole batch at once and side by side: live delivery, leaderboard
- * scores, at-risk checks (a few round trips, not a few per event).
+ * scores, at-risk checks, feed recomputations (a few round trips, not a few per event).
  */
 async function handOff(deps: EngagementDeps, atRiskScheduler: AtRiskScheduler, jobs: readonly EngagementJob[], results: readonly (AppliedJob | null)[]): Promise<void> {
   const applied = jobs.flatMap((job, i) => {
@@ -86,6 +87,10 @@ async function handOff(deps: EngagementDeps, atRiskScheduler: AtRiskScheduler, j
     deps.leaderboards.setScores(applied.flatMap((entry) => entry.leaderboard)),
     atRiskScheduler.schedule(
       applied.map(({ tenantId, userId, atRisk }) => ({ tenantId, userId, checks: atRisk })),
+    ),
+    requestFeedRecomputes(
+      deps.queues,
+      applied.flatMap(({ tenantId, userId, feedRecomputeAfterMs }) => (feedRecomputeAfterMs === undefined ? [] : [{ tenantId, userId, reason: 'activity' as const, delayMs: feedRecomputeAfterMs }])),
     ),
   ]);
 }
