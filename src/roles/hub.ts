@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { createRedis } from '../platform/redis.js';
 import { RulesCache } from '../repositories/engine-rules.js';
+import { FeedStore } from '../repositories/feeds.js';
+import { FeedRecomputer } from '../services/feed-recompute.js';
 import { EventWriter } from '../services/event-writer.js';
 import { Leaderboards } from '../repositories/leaderboards.js';
 import { RefreshTokenStore } from '../repositories/refresh-tokens.js';
@@ -29,6 +31,7 @@ import { campaignsRouter } from '../server/routes/campaigns.js';
 import { connectionsRouter } from '../server/routes/connections.js';
 import { docsRouter } from '../server/routes/docs.js';
 import { eventsRouter } from '../server/routes/events.js';
+import { feedRouter } from '../server/routes/feed.js';
 import { rulesRouter } from '../server/routes/rules.js';
 import { stateRouter } from '../server/routes/state.js';
 import { streaksRouter } from '../server/routes/streaks.js';
@@ -111,6 +114,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     eventsRouter({ db, verifiers, users, writer, limits }),
     streamsRouter({ verifiers, limits, io }),
     signalsRouter({ sql, verifiers, limits, users, rules }),
+    feedRouter({ sql, verifiers, limits, users, queues: context.queues, recomputer: new FeedRecomputer({ sql, store: new FeedStore(sql), rules }) }),
     stateRouter({ sql, verifiers, limits, users, rules }),
     boxesRouter({ sql, verifiers, limits, rules, queues: context.queues, boxSecret: await resolveBoxSecret(config) }),
     rulesRouter({ db, sql, verifiers, limits }),

@@ -17,6 +17,10 @@ const problemResponses = {
   403: { description: 'Valid credentials that do not allow this', example: { title: 'Forbidden', code: 'forbidden', detail: 'A member may only post events for itself' } },
   404: { description: 'No such resource in this tenant', example: { title: 'Not Found', code: 'not_found', detail: 'No such user in this tenant' } },
   409: { description: 'The request conflicts with the current configuration', example: { title: 'Conflict', code: 'conflict', detail: 'The box table "gold" is no longer defined' } },
+  410: {
+    description: 'What the request refers to existed and is gone for good (a feed cursor whose computation was pruned: start again without it)',
+    example: { title: 'Gone', code: 'feed_moved_on', detail: 'This page belongs to a feed computation that is no longer kept: start again without a cursor' },
+  },
   413: { description: `A body over ${MAX_BODY_BYTES} bytes`, example: { title: 'Payload Too Large', code: 'payload_too_large', detail: 'request entity too large' } },
   415: { description: 'Body not `application/json`', example: { title: 'Unsupported Media Type', code: 'unsupported_media_type', detail: 'Send the body as application/json' } },
   429: {

@@ -145,6 +145,7 @@ describe('OpenAPI document and docs UI', () => {
     expect(secured).toEqual([
       'DELETE /api/v1/admin/campaigns/{key}',
       'DELETE /api/v1/admin/connections/{id}',
+      'DELETE /api/v1/feed/items/{id}',
       'DELETE /api/v1/users/{userId}/sessions',
       'GET /api/v1/admin/connections',
       'GET /api/v1/admin/connections/{id}',
@@ -156,16 +157,20 @@ describe('OpenAPI document and docs UI', () => {
       'GET /api/v1/campaigns/{key}',
       'GET /api/v1/campaigns/{key}/leaderboard',
       'GET /api/v1/events',
+      'GET /api/v1/me/feed',
+      'GET /api/v1/me/feed/preferences',
       'GET /api/v1/me/state',
       'GET /api/v1/signals',
       'GET /api/v1/signals/{key}',
       'GET /api/v1/signals/{key}/history',
+      'GET /api/v1/users/{userId}/feed',
       'GET /api/v1/users/{userId}/state',
       'PATCH /api/v1/admin/connections/{id}',
       'POST /api/v1/admin/campaigns',
       'POST /api/v1/admin/connections',
       'POST /api/v1/admin/connections/{id}/sync',
       'POST /api/v1/events',
+      'POST /api/v1/feed/items',
       'POST /api/v1/me/boxes/{id}/open',
       'POST /api/v1/signals',
       'POST /api/v1/streams/{name}/messages',
@@ -174,6 +179,7 @@ describe('OpenAPI document and docs UI', () => {
       'PUT /api/v1/admin/campaigns/{key}',
       'PUT /api/v1/admin/connections/{id}/credentials',
       'PUT /api/v1/admin/rules',
+      'PUT /api/v1/me/feed/preferences',
     ]);
   });
 

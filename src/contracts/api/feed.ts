@@ -39,6 +39,8 @@ const itemsRequest = singleOrBatch(feedItemInputSchema, 'items', MAX_FEED_ITEMS_
   example: { id: 'lesson-algebra-12', kind: 'lesson', authorId: 'teacher-7', topics: ['algebra', 'equations'], publishedAt: '2026-12-02T08:00:00Z', title: 'Solving linear equations' },
 });
 export const feedItemsRequestSchema = itemsRequest.request;
+/** The batch form alone, for parsing with paths that name each bad item (`items.3.topics`). */
+export const feedItemBatchSchema = itemsRequest.batch;
 
 export const feedItemsAcceptedSchema = z
   .object({ upserted: z.int().meta({ description: 'Items stored (new or changed)' }) })

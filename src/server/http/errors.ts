@@ -33,6 +33,8 @@ export const httpErrors = {
   forbidden: (detail: string) => new HttpError(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => new HttpError(404, 'not_found', 'Not Found', detail),
   conflict: (detail: string) => new HttpError(409, 'conflict', 'Conflict', detail),
+  /** What the request names existed and is gone for good: `code` says what to do instead. */
+  gone: (code: string, detail: string) => new HttpError(410, code, 'Gone', detail),
   unsupportedMediaType: () =>
     new HttpError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json'),
   tooManyRequests: (retryAfterSeconds: number, detail = 'Rate limit exceeded') =>

@@ -4,6 +4,7 @@ import { campaignRoutes } from './campaigns.js';
 import { connectionRoutes, oauthRoutes } from './connections.js';
 import { docsRoutes } from './docs.js';
 import { eventRoutes } from './events.js';
+import { feedRoutes } from './feed.js';
 import { operationRoutes } from './operations.js';
 import { rulesRoutes } from './rules.js';
 import { signalRoutes } from './signals.js';
@@ -29,6 +30,7 @@ export const declaredRoutes: readonly AnyRouteDeclaration[] = [
   ...streakRoutes,
   ...rulesRoutes,
   ...signalRoutes,
+  ...feedRoutes,
   ...connectionRoutes,
   ...oauthRoutes,
 ];

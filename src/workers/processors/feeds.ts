@@ -3,7 +3,7 @@ import type { JobQueues } from '../../platform/queues/producer.js';
 import { pgArrayType, type Sql } from '../../repositories/db/client.js';
 import type { RulesCache } from '../../repositories/engine-rules.js';
 import type { FeedTelemetry } from '../../repositories/feed-telemetry.js';
-import { deliverUpdates } from '../../services/deliveries.js';
+import { followUpFeedRecompute } from '../../services/feed-follow-up.js';
 import type { FeedRecomputer } from '../../services/feed-recompute.js';
 import { requestFeedRecomputes } from '../../services/feed-schedule.js';
 import type { JobHandler } from '../registry.js';
@@ -31,8 +31,7 @@ export function createFeedRecomputeHandler(deps: FeedHandlerDeps): JobHandler<'f
       await deps.telemetry
         .record(tenantId, { recomputes: 1, pushes: announcement.kind === 'pushed' ? 1 : 0, held_quiet: announcement.kind === 'held' && announcement.reason === 'quiet_hours' ? 1 : 0, held_budget: announcement.kind === 'held' && announcement.reason === 'budget' ? 1 : 0 }, result.durationMs)
         .catch((error: unknown) => deps.logger.warn('feed figures not recorded', errorFields(error)));
-      if (announcement.kind === 'pushed') await deliverUpdates(deps, [{ tenantId, userId, updates: [announcement.update] }]);
-      if (announcement.kind === 'held') await requestFeedRecomputes(deps.queues, [{ tenantId, userId, reason: 'release', delayMs: Math.max(announcement.releaseAt.getTime() - Date.now(), 0) }]);
+      await followUpFeedRecompute(deps, tenantId, userId, result);
       return { version: result.version, entries: result.entries, announcement: announcement.kind, ms: Math.round(result.durationMs) };
     },
   };
