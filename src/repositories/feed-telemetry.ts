@@ -1,16 +1,10 @@
 import type { Redis } from 'ioredis';
+import type { FeedFigures } from '../contracts/socket/contracts.js';
+
+export type { FeedFigures };
 
 export const feedCounters = ['recomputes', 'pushes', 'held_quiet', 'held_budget'] as const;
 export type FeedCounter = (typeof feedCounters)[number];
-
-/** What a tenant's dashboard shows of its feeds over the last minute. */
-export interface FeedFigures {
-  recomputesLastMinute: number;
-  medianRecomputeMs: number | null;
-  pushesLastMinute: number;
-  heldByQuietHoursLastMinute: number;
-  heldByBudgetLastMinute: number;
-}
 
 const BUCKET_TTL_SECONDS = 180;
 const DURATIONS_KEPT = 200;

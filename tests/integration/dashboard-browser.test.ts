@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionView } from '../../src/contracts/api/connections.js';
+import { FeedTelemetry } from '../../src/repositories/feed-telemetry.js';
 import { startProviderSimulator } from '../simulator/server.js';
 import { apiJson, mintTokens, postEvents } from '../support/api-client.js';
 import { launchChromium } from '../support/chromium.js';
@@ -235,6 +237,33 @@ describe('the live dashboard in a browser (F)', { timeout: 120_000 }, () => {
       expect(posted.status).toBe(202);
       await expect.poll(() => tileText(page, '[data-testid="latest-events"] li:first-child'), { timeout: 10_000 }).toContain(`after.${drop}`);
     }
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors.map((message) => message.text())).toEqual([]);
+  });
+
+  it('shows the Feeds tile: recomputations and pushes per minute, the median recompute time, pushes held by quiet hours and by the budget', async () => {
+    const { hub, tenant } = fixture;
+    const { page, consoleErrors, pageErrors } = await openDashboard();
+    await signIn(page, tenant.apiKey);
+    const figure = (key: string) => tileText(page, `[data-testid="feeds"] [data-value="${key}"]`);
+    await expect.poll(() => figure('recomputes'), { timeout: 10_000 }).toBe('0 / min');
+    expect(await figure('median')).toBe('none yet');
+
+    // What the worker's feed.recompute handler records per recompute: one pushed, one held by quiet hours, one by the budget, two with nothing new.
+    const telemetry = new FeedTelemetry(hub.context.redis, hub.config.REDIS_PREFIX);
+    const outcomes = [{ pushes: 1 }, { held_quiet: 1 }, { held_budget: 1 }, {}, {}];
+    for (const [i, outcome] of outcomes.entries()) await telemetry.record(tenant.tenantId, { recomputes: 1, ...outcome }, [3.5, 12.25, 4.75, 8, 30][i]);
+
+    await expect.poll(() => figure('recomputes'), { timeout: 10_000 }).toBe('5 / min');
+    expect(await figure('median')).toBe('8.0 ms');
+    expect(await figure('pushes')).toBe('1 / min');
+    expect(await figure('held-quiet')).toBe('1 / min');
+    expect(await figure('held-budget')).toBe('1 / min');
+    expect(await tileText(page, '[data-testid="feeds"]')).toMatch(/Held by quiet hours\s+1 \/ min/);
+    // Another tenant's figures stay its own.
+    await telemetry.record(randomUUID(), { recomputes: 50 }, 1);
+    await page.waitForTimeout(1_500);
+    expect(await figure('recomputes')).toBe('5 / min');
     expect(pageErrors).toEqual([]);
     expect(consoleErrors.map((message) => message.text())).toEqual([]);
   });

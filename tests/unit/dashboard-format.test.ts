@@ -120,6 +120,27 @@ describe('dashboard formatting', () => {
   });
 });
 
+describe('dashboard Feeds tile helpers', () => {
+  it('writes durations at a useful precision', () => {
+    expect(format.formatMs(0.844, 'en-US')).toBe('0.84 ms');
+    expect(format.formatMs(4.25, 'en-US')).toBe('4.3 ms');
+    expect(format.formatMs(120.4, 'en-US')).toBe('120 ms');
+    expect(format.formatMs(1_520, 'en-US')).toBe('1.5 s');
+  });
+
+  it('shows the five figures in order, per minute, and says when no recompute has been timed yet', () => {
+    const figures = { recomputesLastMinute: 1234, medianRecomputeMs: 6.42, pushesLastMinute: 7, heldByQuietHoursLastMinute: 2, heldByBudgetLastMinute: 0 };
+    expect(format.describeFeeds(figures, 'en-US')).toEqual([
+      { key: 'recomputes', label: 'Recomputations', value: '1,234 / min' },
+      { key: 'median', label: 'Median recompute time', value: '6.4 ms' },
+      { key: 'pushes', label: 'Pushes (feed:updated)', value: '7 / min' },
+      { key: 'held-quiet', label: 'Held by quiet hours', value: '2 / min' },
+      { key: 'held-budget', label: 'Held by the daily budget', value: '0 / min' },
+    ]);
+    expect(format.describeFeeds({ ...figures, recomputesLastMinute: 0, medianRecomputeMs: null }, 'en-US').slice(0, 2).map((figure) => figure.value)).toEqual(['0 / min', 'none yet']);
+  });
+});
+
 describe('dashboard sign-in helpers', () => {
   const jwt = (claims: object) => `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
 

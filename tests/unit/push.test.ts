@@ -18,7 +18,10 @@ function recordingServer() {
   return { io: io as unknown as PulseServer, sent };
 }
 
-const metrics: DashboardMetrics = { at: '2026-01-01T00:00:00.000Z', connectedUsers: 1, eventsLastMinute: 2, eventsToday: 3, queues: {}, latestEvents: [], campaigns: [] };
+const metrics: DashboardMetrics = {
+  at: '2026-01-01T00:00:00.000Z', connectedUsers: 1, eventsLastMinute: 2, eventsToday: 3, queues: {}, latestEvents: [], campaigns: [],
+  feeds: { recomputesLastMinute: 0, medianRecomputeMs: null, pushesLastMinute: 0, heldByQuietHoursLastMinute: 0, heldByBudgetLastMinute: 0 },
+};
 
 describe('createPusher', () => {
   it('sends to the rooms the contract names, with the options asked for', () => {

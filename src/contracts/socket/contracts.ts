@@ -66,6 +66,20 @@ export interface DashboardMetrics {
   latestEvents: { id: string; type: string; userId: string; occurredAt: string }[];
   /** Campaigns running now, each with the top of its leaderboard (at most 5, highest first; external user ids). */
   campaigns: { key: string; name: string; top: { userId: string; points: number }[] }[];
+  /** Feed recomputation by the workers over the last minute (repositories/feed-telemetry.ts). */
+  feeds: FeedFigures;
+}
+
+/** What a tenant's dashboard shows of its feeds: counts over the last 60 s, from every worker process. */
+export interface FeedFigures {
+  recomputesLastMinute: number;
+  /** Of the latest recomputations (up to 200, however old); null before the first. */
+  medianRecomputeMs: number | null;
+  /** `feed:updated` announcements delivered. */
+  pushesLastMinute: number;
+  /** Announcements held to the end of the user's quiet hours, and past the daily budget. */
+  heldByQuietHoursLastMinute: number;
+  heldByBudgetLastMinute: number;
 }
 
 /** `complete: false`: updates after `after` were pruned (or too many): reload the snapshot. */

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../repositories/db/client.js';
 import { errorFields, type Logger } from '../../platform/logger.js';
 import type { JobQueues } from '../../platform/queues/producer.js';
+import { FeedTelemetry } from '../../repositories/feed-telemetry.js';
 import { tenantOfRoom, type DashboardMetrics } from '../../contracts/socket/contracts.js';
 import type { Pusher } from './push.js';
 import type { PulseServer } from './types.js';
@@ -25,6 +26,8 @@ export interface DashboardOptions {
   prefix: string;
   logger: Logger;
   intervalMs?: number;
+  /** Where the workers count feed recomputations; by default read from `redis` under `prefix`, where they write them. */
+  feedTelemetry?: FeedTelemetry;
 }
 
 /**
@@ -35,6 +38,7 @@ export interface DashboardOptions {
  */
 export function startDashboard(options: DashboardOptions) {
   const { io, pusher, redis, sql, queues, logger } = options;
+  const feedTelemetry = options.feedTelemetry ?? new FeedTelemetry(redis, options.prefix);
   const presenceKey = (tenantId: string) => `${options.prefix}:presence:${tenantId}`;
   const localRooms = (kind: 'tenant' | 'dashboard') =>
     [...io.of('/').adapter.rooms.entries()].flatMap(([room, members]) => {
@@ -76,7 +80,7 @@ export function startDashboard(options: DashboardOptions) {
              join users u on u.id = p.user_id
            ) top
            where c.tenant_id = ${tenantId} and c.starts_at <= now() and c.ends_at > now()) as campaigns`;
-    const connectedUsers = await redis.zcount(presenceKey(tenantId), now - PRESENCE_TTL_MS, '+inf');
+    const [connectedUsers, feeds] = await Promise.all([redis.zcount(presenceKey(tenantId), now - PRESENCE_TTL_MS, '+inf'), feedTelemetry.figures(tenantId, now)]);
     const latest = JSON.parse(row?.latest ?? '[]') as DashboardMetrics['latestEvents'];
     return {
       at: new Date(now).toISOString(),
@@ -87,6 +91,7 @@ export function startDashboard(options: DashboardOptions) {
       // Postgres writes timestamps in JSON as `2026-01-01T10:00:00.123+00:00`: the contract says ISO.
       latestEvents: latest.map((event) => ({ ...event, occurredAt: new Date(event.occurredAt).toISOString() })),
       campaigns: JSON.parse(row?.campaigns ?? '[]') as DashboardMetrics['campaigns'],
+      feeds,
     };
   }
 

@@ -12,6 +12,7 @@ import {
   createConflator,
   credentialKind,
   describeExclusion,
+  describeFeeds,
   formatAge,
   formatCount,
   formatInterval,
@@ -181,6 +182,7 @@ function applyMetrics(metrics) {
 
   conflator.schedule('latest-events', () => paintLatest(metrics.latestEvents ?? []));
   conflator.schedule('campaigns', () => paintCampaigns(metrics.campaigns ?? []));
+  conflator.schedule('feeds', () => paintFeeds(metrics.feeds));
 
   for (const [name, counts] of Object.entries(metrics.queues)) {
     const tile = queueTile(name);
@@ -236,6 +238,15 @@ function paintCampaigns(campaigns) {
   );
   find(tile, ':scope > .empty').hidden = campaigns.length > 0;
   tile.dataset.hasData = String(campaigns.length > 0);
+}
+
+/** @param {DashboardMetrics['feeds']} feeds */
+function paintFeeds(feeds) {
+  const tile = byId('tile-feeds', HTMLElement);
+  find(tile, '[data-figures]').replaceChildren(
+    ...describeFeeds(feeds).map((figure) => el('div', {}, [el('span', { text: figure.label }), el('b', { text: figure.value, attrs: { 'data-value': figure.key } })])),
+  );
+  markHasData(tile);
 }
 
 /** @param {string} name */

@@ -1,5 +1,5 @@
 /** Types of format.js, for its importers (app.js and the unit tests); format.js is checked on its own JSDoc. */
-import type { ConnectionView, SyncProgress, SyncRowModel } from './types.js';
+import type { ConnectionView, DashboardMetrics, SyncProgress, SyncRowModel } from './types.js';
 export declare const REPAINT_INTERVAL_MS: number;
 export interface Conflator {
   schedule(tile: string, paint: () => void): void;
@@ -20,6 +20,8 @@ export declare function formatInterval(lo: number, hi: number, sigma: number | n
 export declare function formatPercent(pct: number, locale?: string): string;
 export declare function formatLocalTime(at: string | number | Date, locale?: string): string;
 export declare function formatAge(seconds: number): string;
+export declare function formatMs(ms: number, locale?: string): string;
+export declare function describeFeeds(feeds: DashboardMetrics['feeds'], locale?: string): { key: string; label: string; value: string }[];
 export declare const exclusionReasons: { stale: string; outlier: string };
 export declare function describeExclusion(reason: string | undefined | null): string;
 export declare function credentialKind(text: string): 'accessToken' | 'apiKey' | 'empty';

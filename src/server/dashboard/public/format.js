@@ -148,6 +148,34 @@ export function formatAge(seconds) {
   return `${Math.round(seconds / 3600)} h ago`;
 }
 
+/**
+ * A duration in milliseconds at a useful precision: `0.84 ms`, `4.2 ms`, `120 ms`, `1.5 s`.
+ * @param {number} ms
+ * @param {string} [locale]
+ */
+export function formatMs(ms, locale) {
+  const fixed = (/** @type {number} */ n, /** @type {number} */ decimals) => n.toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  if (ms >= 1000) return `${fixed(ms / 1000, 1)} s`;
+  return `${fixed(ms, ms < 1 ? 2 : ms < 10 ? 1 : 0)} ms`;
+}
+
+/**
+ * What the Feeds tile shows, in order: each figure's key (its `data-value`), label and value in words.
+ * @param {import('./types.js').DashboardMetrics['feeds']} feeds
+ * @param {string} [locale]
+ * @returns {{ key: string, label: string, value: string }[]}
+ */
+export function describeFeeds(feeds, locale) {
+  const perMinute = (/** @type {number} */ count) => `${formatCount(count, locale)} / min`;
+  return [
+    { key: 'recomputes', label: 'Recomputations', value: perMinute(feeds.recomputesLastMinute) },
+    { key: 'median', label: 'Median recompute time', value: feeds.medianRecomputeMs === null ? 'none yet' : formatMs(feeds.medianRecomputeMs, locale) },
+    { key: 'pushes', label: 'Pushes (feed:updated)', value: perMinute(feeds.pushesLastMinute) },
+    { key: 'held-quiet', label: 'Held by quiet hours', value: perMinute(feeds.heldByQuietHoursLastMinute) },
+    { key: 'held-budget', label: 'Held by the daily budget', value: perMinute(feeds.heldByBudgetLastMinute) },
+  ];
+}
+
 /** Why a reading was left out of a fused value, in words (never by colour alone). */
 export const exclusionReasons = {
   stale: 'excluded: too old (stale)',
