@@ -38,7 +38,10 @@ export const configSchema = z.object({
   /** Where zero-config mode keeps Postgres and Redis data, and where backups go by default. */
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  /** pg_dump of the server's major version (refused otherwise), e.g. /usr/lib/postgresql/15/bin/pg_dump. */
   PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
+  /** pg_restore; by default the one beside PG_DUMP_BIN (or on PATH when PG_DUMP_BIN is a bare name). */
+  PG_RESTORE_BIN: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
   READINESS_TIMEOUT_MS: positiveInt.default(1_000),
   /** Cron pattern for the scheduled database backup; "off" disables the schedule. */
@@ -47,7 +50,12 @@ export const configSchema = z.object({
     .regex(/^(off|(\S+\s+){4,5}\S+)$/, 'a 5- or 6-field cron pattern, or "off"')
     .default('0 3 * * *'),
   BACKUP_DIR: z.string().min(1).optional(),
-  BACKUP_RETAIN: positiveInt.default(7),
+  /** Retention by generations of verified backups (like restic's `forget --keep-*`): the newest of each of the last N days, ISO weeks and months (UTC). */
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(0).default(7),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).default(4),
+  BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).default(6),
+  /** The newest N verified backups are kept besides the generations (formerly "keep the newest N files"). */
+  BACKUP_RETAIN: positiveInt.default(1),
 
   JWT_ALGORITHM: z.enum(['HS256', 'EdDSA', 'RS256']).default('HS256'),
   /** HS256 key. Unset outside production: generated once and kept in DATA_DIR/jwt-secret. */

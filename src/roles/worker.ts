@@ -16,7 +16,9 @@ import { FeedStore } from '../repositories/feeds.js';
 import { FeedTelemetry } from '../repositories/feed-telemetry.js';
 import { createSyncRunner } from './sync-engine.js';
 import { buildHandlerRegistry } from '../platform/queues/registry.js';
-import { applySchedules } from '../workers/schedules.js';
+import { applySchedules, nextBackupRun } from '../workers/schedules.js';
+import { BackupStatusStore } from '../repositories/backup-status.js';
+import { backupSettingsFrom } from '../services/backups/settings.js';
 import { consumedJobNames, startWorkerPool, type WorkerPool } from '../platform/queues/worker-pool.js';
 
 /** Time kept back from the shutdown budget for closing queues and pools after the workers drain. */
@@ -42,13 +44,9 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     telemetry: new FeedTelemetry(context.redis, config.REDIS_PREFIX),
     logger,
   };
+  const backups = new BackupStatusStore(context.redis, config.REDIS_PREFIX);
   const registry = buildHandlerRegistry([
-    createBackupHandler({
-      databaseUrl: context.databaseUrl,
-      backupDir: config.BACKUP_DIR,
-      retain: config.BACKUP_RETAIN,
-      pgDumpBin: config.PG_DUMP_BIN,
-    }),
+    createBackupHandler({ settings: backupSettingsFrom(config, context.databaseUrl), sql: context.database.sql, status: backups, nextRun: () => nextBackupRun(context.queues) }),
     engagement,
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),
@@ -65,6 +63,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
   const pool = startWorkerPool({ role: 'worker', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('workers', (remainingMs) => pool.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));
   await applySchedules(context.queues, config);
+  await backups.update({ nextRunAt: (await nextBackupRun(context.queues))?.toISOString() ?? null });
   await syncs.reconcileSchedules();
   const relay = new OutboxRelay({ sql: context.database.sql, queues: context.queues, logger });
   await relay.start();

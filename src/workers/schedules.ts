@@ -26,3 +26,9 @@ export async function applySchedules(queues: JobQueues, config: Pick<Config, 'BA
     { name: 'db.backup', data: { reason: 'scheduled' } },
   );
 }
+
+/** When the scheduled backup runs next; null when BACKUP_CRON is off. */
+export async function nextBackupRun(queues: JobQueues): Promise<Date | null> {
+  const scheduler = await queues.get('maintenance').getJobScheduler(BACKUP_SCHEDULER_ID);
+  return scheduler?.next ? new Date(scheduler.next) : null;
+}

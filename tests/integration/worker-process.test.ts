@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullPrefix, JobQueues } from '../../src/platform/queues/producer.js';
 import { FORCE_EXIT_AFTER_MS } from '../../src/platform/lifecycle.js';
+import { BackupStatusStore } from '../../src/repositories/backup-status.js';
 import { PulseProcess } from '../support/pulse-process.js';
 import { createTestDatabase, testEnv, type TestDatabase } from '../support/test-env.js';
 
@@ -71,19 +72,24 @@ describe('worker process', () => {
     await database?.drop();
   });
 
-  it('runs a queued job with its registered handler: db.backup writes a restorable dump', async () => {
+  it('runs a queued job with its registered handler: db.backup writes a dump, proves it by a restore and publishes the status', async () => {
     const job = await queues.enqueue('db.backup', { reason: 'manual' });
     await waitForState(job, 'completed');
 
     const finished = await queues.get('maintenance').getJob(job.id as string);
-    const result = finished?.returnvalue as { file: string; bytes: number };
+    const result = finished?.returnvalue as { file: string; bytes: number; verification: string; reason: string | null };
     expect(path.dirname(result.file)).toBe(env.BACKUP_DIR);
     expect(result.bytes).toBeGreaterThan(0);
+    expect(result).toMatchObject({ verification: 'verified', reason: null });
+    const status = await new BackupStatusStore(redis, env.REDIS_PREFIX as string).read();
+    expect(status).toMatchObject({ lastBackupFile: path.basename(result.file), lastBackupBytes: result.bytes, lastResult: 'verified', lastReason: null, nextRunAt: null });
+    expect(status.lastVerificationMs).toBeGreaterThan(0);
+    expect(Date.parse(status.lastVerifiedAt as string)).toBeGreaterThanOrEqual(Date.parse(status.lastBackupAt as string));
     const { stdout } = await execFileAsync('pg_restore', ['--list', result.file]);
     expect(stdout).toMatch(/TABLE public users/);
     expect(stdout).toMatch(/TABLE public tenants/);
 
-    const logged = await worker.waitForLog((line) => line.message === 'database backup written' && line.jobId === job.id);
+    const logged = await worker.waitForLog((line) => line.message === 'database backup verified' && line.jobId === job.id);
     expect(logged).toMatchObject({ queue: 'maintenance', job: 'db.backup', role: 'worker' });
   });
 
