@@ -1,4 +1,4 @@
-import postgres from 'postgres';
+import { connectDatabase, type Sql } from './db/client.js';
 
 /**
  * Databases as whole objects on a server (create, drop, rename, who is connected), for backup
@@ -17,12 +17,13 @@ export function withDatabaseName(url: string, name: string): string {
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-async function onServer<T>(url: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'pulse-hub:backup' } });
+/** Connected as the application connects (drizzle's type parsers included), so the app's reads behave as they do in a hub. */
+async function onServer<T>(url: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const database = connectDatabase(url, { max: 1, applicationName: 'pulse-hub:backup' });
   try {
-    return await work(sql);
+    return await work(database.sql);
   } finally {
-    await sql.end({ timeout: 5 });
+    await database.close();
   }
 }
 
@@ -40,9 +41,17 @@ export async function databaseExists(serverUrl: string, name: string): Promise<b
   return onServer(serverUrl, async (sql) => (await sql`select 1 from pg_database where datname = ${name}`).length > 0);
 }
 
-/** Renaming needs a connection to another database of the server: the maintenance database `postgres`. */
+/**
+ * A database to connect to when the one at hand may not exist or is being renamed (a database
+ * cannot be renamed from a session on itself, and zero-config's database is `postgres` itself):
+ * `template1`, which every server has.
+ */
+export function maintenanceUrl(serverUrl: string): string {
+  return withDatabaseName(serverUrl, 'template1');
+}
+
 export async function renameDatabase(serverUrl: string, from: string, to: string): Promise<void> {
-  await onServer(withDatabaseName(serverUrl, 'postgres'), (sql) => sql.unsafe(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`));
+  await onServer(maintenanceUrl(serverUrl), (sql) => sql.unsafe(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`));
 }
 
 /** Sessions on database `name` with one of the given application names (other than this connection). */
@@ -50,7 +59,7 @@ export async function sessionsOf(serverUrl: string, name: string, applicationNam
   return onServer(serverUrl, async (sql) => {
     const rows = await sql<{ pid: number; application_name: string; client_addr: string | null }[]>`
       select pid, application_name, client_addr::text from pg_stat_activity
-      where datname = ${name} and application_name = any(${sql.array(applicationNames as string[])}) and pid <> pg_backend_pid()`;
+      where datname = ${name} and application_name in ${sql(applicationNames as string[])} and pid <> pg_backend_pid()`;
     return rows.map((row) => ({ pid: row.pid, applicationName: row.application_name, clientAddr: row.client_addr }));
   });
 }

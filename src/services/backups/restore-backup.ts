@@ -1,5 +1,5 @@
 import { readManifest } from '../../repositories/backup-manifests.js';
-import { createDatabase, databaseExists, databaseNameOf, dropDatabase, renameDatabase, sessionsOf, withDatabase, withDatabaseName } from '../../repositories/databases.js';
+import { createDatabase, databaseExists, databaseNameOf, dropDatabase, maintenanceUrl, renameDatabase, sessionsOf, withDatabase, withDatabaseName } from '../../repositories/databases.js';
 import { checkDumpFile, freshDatabaseName, restoreAndCheck } from './restore-check.js';
 import type { BackupSettings, TableProgress } from './settings.js';
 
@@ -46,7 +46,7 @@ export async function restoreBackup(settings: BackupSettings, file: string, targ
   if (target.kind === 'into') {
     const name = databaseNameOf(target.url);
     // Asked through the maintenance database: the target may not exist yet, and may be on another server.
-    const server = withDatabaseName(target.url, 'postgres');
+    const server = maintenanceUrl(target.url);
     if (!(await databaseExists(server, name))) await createDatabase(server, name);
     else if (!(await isEmpty(target.url))) throw new RestoreRefusedError(`refusing to restore into ${name}: it already holds tables (restore into an empty or new database)`);
     await restoreAndCheck(settings, file, manifest, target.url, progress);
