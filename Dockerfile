@@ -25,8 +25,9 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
-# pg_dump for the worker's scheduled backups (db.backup). Bookworm ships client 15; pg_dump
-# refuses servers newer than itself, so keep this major >= the Postgres server's.
+# pg_dump and pg_restore for the worker's backups (db.backup dumps, then verifies by restoring).
+# Bookworm ships client 15; the worker refuses a pg_dump of another major than the server's
+# (older ones abort, newer ones write dumps the server may not restore): match the server.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-client \
  && rm -rf /var/lib/apt/lists/* \

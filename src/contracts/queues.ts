@@ -23,9 +23,15 @@ export const syncQueueNames = connectionProviders.map(syncQueueName);
 
 /** Every job the system runs: its queue and the schema of its payload, validated before a handler sees it. */
 export const jobDefinitions = {
+  /** Dump, manifest, verification by restore, retention, then the status in Redis for the hubs. */
   'db.backup': {
     queue: 'maintenance',
     payload: z.object({ reason: z.enum(['scheduled', 'manual']) }),
+  },
+  /** Verifies one existing backup again (a dump file name in BACKUP_DIR) by restoring it into a scratch database. */
+  'db.backup.verify': {
+    queue: 'maintenance',
+    payload: z.object({ file: z.string().regex(/^pulse-hub-\d{8}T\d{6}(\d{3})?Z\.dump$/, 'a backup file name in BACKUP_DIR') }),
   },
   /** Drops user updates older than the retention (clients further behind reload their snapshot). */
   'user-updates.prune': {

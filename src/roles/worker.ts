@@ -3,7 +3,7 @@ import { RulesCache } from '../repositories/engine-rules.js';
 import { Leaderboards } from '../repositories/leaderboards.js';
 import { OutboxRelay } from '../workers/outbox-relay.js';
 import { Reconciler } from '../workers/reconciler.js';
-import { createBackupHandler } from '../workers/processors/db-backup.js';
+import { createBackupHandler, createBackupVerifyHandler } from '../workers/processors/db-backup.js';
 import { createEngagementHandler } from '../workers/processors/engagement-event.js';
 import { createMissionSweepHandler } from '../workers/processors/missions-sweep.js';
 import { createStreakAtRiskHandler } from '../workers/processors/streak-at-risk.js';
@@ -45,8 +45,10 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     logger,
   };
   const backups = new BackupStatusStore(context.redis, config.REDIS_PREFIX);
+  const backupSettings = backupSettingsFrom(config, context.databaseUrl);
   const registry = buildHandlerRegistry([
-    createBackupHandler({ settings: backupSettingsFrom(config, context.databaseUrl), sql: context.database.sql, status: backups, nextRun: () => nextBackupRun(context.queues) }),
+    createBackupHandler({ settings: backupSettings, sql: context.database.sql, status: backups, nextRun: () => nextBackupRun(context.queues) }),
+    createBackupVerifyHandler({ settings: backupSettings }),
     engagement,
     createStreakAtRiskHandler({ sql: context.database.sql, queues: context.queues }),
     createMissionSweepHandler({ sql: context.database.sql, queues: context.queues, rules }),

@@ -91,6 +91,10 @@ describe('worker process', () => {
 
     const logged = await worker.waitForLog((line) => line.message === 'database backup verified' && line.jobId === job.id);
     expect(logged).toMatchObject({ queue: 'maintenance', job: 'db.backup', role: 'worker' });
+
+    const again = await queues.enqueue('db.backup.verify', { file: path.basename(result.file) });
+    await waitForState(again, 'completed');
+    expect((await queues.get('maintenance').getJob(again.id as string))?.returnvalue).toMatchObject({ file: path.basename(result.file), verification: 'verified', reason: null });
   });
 
   it('on SIGTERM lets the job in flight finish, then exits 0', async () => {

@@ -5,6 +5,7 @@ import type { BackupStatusStore } from '../../repositories/backup-status.js';
 import type { Sql } from '../../repositories/db/client.js';
 import { BackupRefusedError } from '../../services/backups/create-backup.js';
 import { runBackup } from '../../services/backups/run-backup.js';
+import { verifyBackup } from '../../services/backups/verify-backup.js';
 import type { BackupSettings } from '../../services/backups/settings.js';
 import type { JobHandler } from '../registry.js';
 
@@ -62,6 +63,24 @@ export function createBackupHandler(deps: BackupJobDeps): JobHandler<'db.backup'
       };
       logger.info('database backup written', { file: path.basename(run.file), bytes: manifest.size, trigger: payload.reason });
       if (verified) logger.info('database backup verified', result);
+      else logger.error('database backup failed verification', result);
+      return result;
+    },
+  };
+}
+
+/**
+ * `db.backup.verify`: proves an existing backup again (the payload names a file in BACKUP_DIR, so
+ * a job cannot point the worker elsewhere). The result goes into its manifest; a failure completes
+ * the job like a failed scheduled verification, and the published status is left to `db.backup`.
+ */
+export function createBackupVerifyHandler(deps: Pick<BackupJobDeps, 'settings'>): JobHandler<'db.backup.verify'> {
+  return {
+    name: 'db.backup.verify',
+    async handle(payload, { logger }) {
+      const { manifest, verification } = await verifyBackup(deps.settings, path.join(deps.settings.backupDir, payload.file));
+      const result = { file: manifest.file, verification: verification.status, reason: verification.reason, verificationMs: verification.durationMs };
+      if (verification.status === 'verified') logger.info('database backup verified', result);
       else logger.error('database backup failed verification', result);
       return result;
     },
