@@ -47,8 +47,9 @@ function run(bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; on
     });
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(stdout);
-      const said = tail.filter((line) => !/: (dumping|processing|reading|creating|executing|finding|saving|last built-in|implied data-only|identifying|flagging|connecting|launching)\b/.test(line));
-      reject(new Error(`${path.basename(bin)} failed (${signal ?? `exit ${code}`}): ${said.join('\n').trim() || tail.join('\n').trim()}`));
+      // With --verbose most lines are progress; the ones that say why carry a severity.
+      const said = tail.filter((line) => /\b(error|fatal|warning|detail|hint)\b/i.test(line));
+      reject(new Error(`${path.basename(bin)} failed (${signal ?? `exit ${code}`}): ${(said.length > 0 ? said : tail).join('\n').trim()}`));
     });
   });
 }

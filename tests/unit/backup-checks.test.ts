@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tableCountDifferences } from '../../src/domain/backup-checks.js';
 import { majorOf, pgDumpMismatch } from '../../src/domain/pg-versions.js';
+import { pgToolsFrom } from '../../src/platform/pg-tools.js';
 
 describe('pg_dump version guard', () => {
   const server = { major: 15, version: '15.18' };
@@ -32,5 +33,13 @@ describe('table count comparison', () => {
       'table public.events is missing (expected 9 rows)',
       'table public.extra is not in the manifest',
     ]);
+  });
+});
+
+describe('pg tools', () => {
+  it('takes pg_restore from the folder of PG_DUMP_BIN unless PG_RESTORE_BIN is set', () => {
+    expect(pgToolsFrom({ PG_DUMP_BIN: '/usr/lib/postgresql/15/bin/pg_dump' })).toEqual({ pgDump: '/usr/lib/postgresql/15/bin/pg_dump', pgRestore: '/usr/lib/postgresql/15/bin/pg_restore' });
+    expect(pgToolsFrom({ PG_DUMP_BIN: 'pg_dump' })).toEqual({ pgDump: 'pg_dump', pgRestore: 'pg_restore' });
+    expect(pgToolsFrom({ PG_DUMP_BIN: 'pg_dump', PG_RESTORE_BIN: '/opt/pg/pg_restore' }).pgRestore).toBe('/opt/pg/pg_restore');
   });
 });

@@ -23,7 +23,13 @@ describe('parseConfig', () => {
       LOG_FORMAT: 'json',
       REDIS_PREFIX: 'pulse',
       BACKUP_CRON: '0 3 * * *',
+      BACKUP_KEEP_DAILY: 7,
+      BACKUP_KEEP_WEEKLY: 4,
+      BACKUP_KEEP_MONTHLY: 6,
+      BACKUP_RETAIN: 1,
+      PG_DUMP_BIN: 'pg_dump',
     });
+    expect(config.PG_RESTORE_BIN).toBeUndefined();
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();
     expect(config.DATA_DIR).toBe(path.resolve('.data'));
@@ -52,6 +58,8 @@ describe('parseConfig', () => {
     ['REDIS_URL', 'http://localhost:6379'],
     ['LOG_LEVEL', 'loud'],
     ['BACKUP_CRON', 'daily'],
+    ['BACKUP_KEEP_WEEKLY', '-1'],
+    ['BACKUP_RETAIN', '0'],
     ['REDIS_PREFIX', 'has space'],
   ])('rejects %s=%s, naming the variable', (variable, value) => {
     const issues = issuesOf({ [variable]: value });
