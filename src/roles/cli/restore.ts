@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { processRoles } from '../boot.js';
+import { readManifest } from '../../repositories/backup-manifests.js';
 import { restoreBackup, type RestoreTarget } from '../../services/backups/restore-backup.js';
 import { runBackupCommand } from './backup-command.js';
 import { parseCommandOptions, exitWithUsage } from './options.js';
@@ -24,6 +25,11 @@ const appSessionNames = processRoles.map((role) => `pulse-hub:${role}`);
 const target: RestoreTarget = args.into ? { kind: 'into', url: args.into } : args.yes ? { kind: 'replace', appSessionNames } : { kind: 'new' };
 
 await runBackupCommand({ name: 'restore', json }, async ({ settings }) => {
+  // Restorable is not the same as proven: say so before an operator relies on it.
+  const { verification } = await readManifest(file);
+  if (verification.status !== 'verified') {
+    process.stderr.write(`note: this backup is ${verification.status}${verification.reason ? ` (${verification.reason})` : ''}; its checksum and row counts are still checked.\n`);
+  }
   const progress = tableProgress('restoring', { json });
   let result;
   try {
