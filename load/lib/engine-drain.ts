@@ -68,7 +68,7 @@ export async function runDrain(
 }
 
 /** Waits until the relay has moved every accepted event into the paused queue. */
-async function waitForQueued(queue: Queue, expected: number, signal: AbortSignal): Promise<number> {
+export async function waitForQueued(queue: Queue, expected: number, signal: AbortSignal): Promise<number> {
   const deadline = Date.now() + QUEUE_FILL_TIMEOUT_MS;
   for (;;) {
     // A paused queue keeps its jobs waiting (BullMQ 5+ has no separate paused list).
