@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backupStatusSchema } from './backups.js';
 import { connectionProviders, syncProgressSchema, type ConnectionProvider } from './api/connections.js';
 import { fusedSignalSchema } from './api/signals.js';
 import { userUpdateSchema } from './socket/user-updates.js';
@@ -118,6 +119,14 @@ export const jobDefinitions = {
   'realtime.sync': {
     queue: 'realtime',
     payload: z.object({ tenantId: z.uuid(), progress: syncProgressSchema }),
+  },
+  /**
+   * The deployment's backup status after a backup run ended (verified or failed), from the worker
+   * that ran it: for whichever hub takes it to push `backup:status` to every tenant's dashboard.
+   */
+  'realtime.backup': {
+    queue: 'realtime',
+    payload: backupStatusSchema,
   },
   ...syncJob('shopify'),
   ...syncJob('stripe'),

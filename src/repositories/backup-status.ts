@@ -1,21 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { BackupStatus } from '../contracts/backups.js';
 
-/** What the hubs show of backups (/metrics, the dashboard's Backups tile). Times are ISO strings. */
-export interface BackupStatus {
-  /** The last backup whose dump and manifest were written. */
-  lastBackupAt: string | null;
-  lastBackupFile: string | null;
-  lastBackupBytes: number | null;
-  /** The last backup that a restore proved. */
-  lastVerifiedAt: string | null;
-  lastVerificationMs: number | null;
-  /** How the latest run ended: `verified`, or `failed` (verification failed, or no backup could be made) with the reason. */
-  lastResult: 'verified' | 'failed' | null;
-  lastReason: string | null;
-  lastFinishedAt: string | null;
-  /** When the schedule runs next; null when BACKUP_CRON is off. */
-  nextRunAt: string | null;
-}
+export type { BackupStatus };
 
 const EMPTY: BackupStatus = {
   lastBackupAt: null,

@@ -44,6 +44,8 @@ import { startDashboard } from '../server/realtime/dashboard.js';
 import { createRealtimeDeliverHandler } from '../server/realtime/deliver-handler.js';
 import { createRealtimeSignalHandler } from '../server/realtime/signal-handler.js';
 import { createRealtimeSyncHandler } from '../server/realtime/sync-progress-handler.js';
+import { createRealtimeBackupHandler } from '../server/realtime/backup-status-handler.js';
+import { BackupStatusStore } from '../repositories/backup-status.js';
 import { SyncTelemetry } from '../repositories/sync-telemetry.js';
 import { SyncScheduler } from '../services/integrations/sync-scheduler.js';
 import { createPusher } from '../server/realtime/push.js';
@@ -125,7 +127,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
     dashboardRouter(),
     queueBoardRouter({ queues: context.queues, operatorToken: await resolveOperatorToken(config), limits }),
   ];
-  const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount, syncTelemetry });
+  const metrics = createMetrics({ queues: context.queues, sql, redis: context.redis, requeuedCounterKey: requeuedCounterKey(config.REDIS_PREFIX), connectedSockets: () => io.engine.clientsCount, syncTelemetry, backupStatus: new BackupStatusStore(context.redis, config.REDIS_PREFIX) });
   // Express is the server's request handler before Socket.IO attaches: Engine.IO then takes
   // `/socket.io/` requests itself and hands every other request on, so Express never touches a
   // response Engine.IO owns (it used to, and a header set after Engine.IO answered crashed the hub).
@@ -145,7 +147,7 @@ export async function startHub(context: AppContext): Promise<Hub> {
   // The hub consumes its queues (`realtime`) like the worker role consumes its own: one registry
   // that refuses a missing or doubled handler, one pool at the shared concurrency table's settings.
   const pusher = createPusher(io);
-  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher), createRealtimeSignalHandler(pusher), createRealtimeSyncHandler(pusher)], consumedJobNames('hub'));
+  const registry = buildHandlerRegistry([createRealtimeDeliverHandler(pusher), createRealtimeSignalHandler(pusher), createRealtimeSyncHandler(pusher), createRealtimeBackupHandler(pusher)], consumedJobNames('hub'));
   // Registered after the listener so it stops first: no job is taken for sockets being closed.
   const consumers = startWorkerPool({ role: 'hub', redisUrl: context.redisUrl, prefix: context.queues.prefix, registry, logger });
   lifecycle.defer('realtime delivery', (remainingMs) => consumers.close(Math.max(remainingMs - CLOSE_RESERVE_MS, 0)));

@@ -17,7 +17,7 @@ import { FeedTelemetry } from '../repositories/feed-telemetry.js';
 import { createSyncRunner } from './sync-engine.js';
 import { buildHandlerRegistry } from '../platform/queues/registry.js';
 import { applySchedules, nextBackupRun } from '../workers/schedules.js';
-import { BackupStatusStore } from '../repositories/backup-status.js';
+import { PublishedBackupStatusStore } from '../services/backup-status-events.js';
 import { backupSettingsFrom } from '../services/backups/settings.js';
 import { consumedJobNames, startWorkerPool, type WorkerPool } from '../platform/queues/worker-pool.js';
 
@@ -44,7 +44,7 @@ export async function startWorkerRole(context: AppContext): Promise<WorkerPool> 
     telemetry: new FeedTelemetry(context.redis, config.REDIS_PREFIX),
     logger,
   };
-  const backups = new BackupStatusStore(context.redis, config.REDIS_PREFIX);
+  const backups = new PublishedBackupStatusStore(context.redis, config.REDIS_PREFIX, context.queues, logger);
   const backupSettings = backupSettingsFrom(config, context.databaseUrl);
   const registry = buildHandlerRegistry([
     createBackupHandler({ settings: backupSettings, sql: context.database.sql, status: backups, nextRun: () => nextBackupRun(context.queues) }),

@@ -5,11 +5,13 @@ import type { Sql } from '../repositories/db/client.js';
 import type { JobQueues } from '../platform/queues/producer.js';
 import { circuitStates } from '../contracts/api/connections.js';
 import { syncCounters, type SyncTelemetry } from '../repositories/sync-telemetry.js';
+import type { BackupStatusStore } from '../repositories/backup-status.js';
+import { registerBackupGauges } from './backup-metrics.js';
 
 const queueStates = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
 
 /** One registry per hub instance, so several hubs in one process (tests) do not collide. */
-export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis; requeuedCounterKey: string; connectedSockets: () => number; syncTelemetry: SyncTelemetry }) {
+export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis; requeuedCounterKey: string; connectedSockets: () => number; syncTelemetry: SyncTelemetry; backupStatus: BackupStatusStore }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
 
@@ -109,6 +111,8 @@ export function createMetrics(deps: { queues: JobQueues; sql: Sql; redis: Redis;
       }
     },
   });
+
+  registerBackupGauges(registry, deps.backupStatus);
 
   /** Labels by the matched route pattern, never the raw path, so ids cannot explode label cardinality. */
   const observeRequests: RequestHandler = (req, res, next) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionView, SyncProgress } from '../../src/contracts/api/connections.js';
+import type { BackupStatus } from '../../src/contracts/backups.js';
 import * as format from '../../src/server/dashboard/public/format.js';
 
 /** A hand-driven clock and timer list for the conflator. */
@@ -286,5 +287,74 @@ describe('dashboard Syncs tile helpers', () => {
 
   it('shows a progress for a connection not read yet', () => {
     expect(format.describeSync(null, progress({ provider: 'etsy', state: 'queued' }), now)).toMatchObject({ id: '0b9e4a4e-4f7c-4a53-9d7a-2f1b1f0c9a11', name: 'Connection 0b9e4a4e', provider: 'Etsy', stateLabel: 'Queued', nextRun: '–' });
+  });
+});
+
+describe('dashboard Backups tile helpers', () => {
+  const now = Date.parse('2026-03-10T12:00:00Z');
+  const hoursAgo = (hours: number) => new Date(now - hours * 3_600_000).toISOString();
+  const none: BackupStatus = {
+    lastBackupAt: null, lastBackupFile: null, lastBackupBytes: null, lastVerifiedAt: null, lastVerificationMs: null, lastResult: null, lastReason: null, lastFinishedAt: null, nextRunAt: null,
+  };
+  const verified: BackupStatus = {
+    ...none,
+    lastBackupAt: hoursAgo(3),
+    lastBackupFile: 'pulse-hub-20260310T090000Z.dump',
+    lastBackupBytes: 3_565_158,
+    lastVerifiedAt: hoursAgo(2.9),
+    lastVerificationMs: 4_200,
+    lastResult: 'verified',
+    lastFinishedAt: hoursAgo(2.9),
+    nextRunAt: new Date(now + 5 * 3_600_000 + 4 * 60_000).toISOString(),
+  };
+
+  it('formats sizes with binary units', () => {
+    expect(format.formatBytes(512, 'en-US')).toBe('512 B');
+    expect(format.formatBytes(3_565_158, 'en-US')).toBe('3.4 MiB');
+    expect(format.formatBytes(1.25 * 1024 ** 3, 'en-US')).toBe('1.3 GiB');
+    expect(format.formatBytes(200 * 1024, 'en-US')).toBe('200 KiB');
+  });
+
+  it('describes a verified backup: time and size, age, last verification, next run', () => {
+    const model = format.describeBackups(verified, now, 'en-US');
+    expect(model).toMatchObject({ result: 'verified', resultLabel: 'Verified', alertText: null, age: '3 h ago', stale: false });
+    expect(model.lastBackup).toBe(`${format.formatLocalDateTime(verified.lastBackupAt!, 'en-US')} · 3.4 MiB`);
+    expect(model.lastVerified).toBe(`${format.formatLocalDateTime(verified.lastVerifiedAt!, 'en-US')} · restore checked in 4.2 s`);
+    expect(model.nextRun).toMatch(/\(in 5 h 04 min\)$/);
+  });
+
+  it('highlights a failed run with its reason, keeping the last verified backup', () => {
+    const failed = { ...verified, lastResult: 'failed' as const, lastReason: 'row counts differ: events 10 ≠ 9', lastFinishedAt: hoursAgo(1) };
+    const model = format.describeBackups(failed, now, 'en-US');
+    expect(model).toMatchObject({ result: 'failed', resultLabel: 'Failed', alertText: 'The last backup run failed: row counts differ: events 10 ≠ 9.' });
+    expect(model.lastVerified).not.toBe('Never');
+    expect(format.describeBackups({ ...failed, lastReason: null }, now).alertText).toBe('The last backup run failed: no reason given.');
+  });
+
+  it('warns when the last backup is older than 26 hours, or there is none; says when nothing is scheduled', () => {
+    expect(format.describeBackups({ ...verified, lastBackupAt: hoursAgo(25.9) }, now).stale).toBe(false);
+    expect(format.describeBackups({ ...verified, lastBackupAt: hoursAgo(26.1) }, now)).toMatchObject({ stale: true, age: '26 h ago' });
+    expect(format.describeBackups(none, now)).toEqual({
+      result: 'none',
+      resultLabel: 'No backup run yet',
+      alertText: null,
+      lastBackup: 'Never',
+      age: 'No backup yet',
+      stale: true,
+      lastVerified: 'Never',
+      nextRun: 'Not scheduled (BACKUP_CRON is off)',
+    });
+    expect(format.describeBackups({ ...verified, nextRunAt: hoursAgo(0.01) }, now).nextRun).toMatch(/\(due\)$/);
+  });
+
+  it('keeps the status about the later run, whichever arrives last (a tick read before the run ended, or its event)', () => {
+    const later = { ...verified, lastResult: 'failed' as const, lastFinishedAt: hoursAgo(1) };
+    expect(format.newerBackupStatus(null, verified)).toBe(verified);
+    expect(format.newerBackupStatus(verified, later)).toBe(later);
+    expect(format.newerBackupStatus(later, verified)).toBe(later);
+    // The same run read again (a new next run, say) replaces it.
+    const reread = { ...later, nextRunAt: hoursAgo(-30) };
+    expect(format.newerBackupStatus(later, reread)).toBe(reread);
+    expect(format.newerBackupStatus(verified, none)).toBe(verified);
   });
 });

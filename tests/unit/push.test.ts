@@ -21,6 +21,9 @@ function recordingServer() {
 const metrics: DashboardMetrics = {
   at: '2026-01-01T00:00:00.000Z', connectedUsers: 1, eventsLastMinute: 2, eventsToday: 3, queues: {}, latestEvents: [], campaigns: [],
   feeds: { recomputesLastMinute: 0, medianRecomputeMs: null, pushesLastMinute: 0, heldByQuietHoursLastMinute: 0, heldByBudgetLastMinute: 0 },
+  backups: {
+    lastBackupAt: null, lastBackupFile: null, lastBackupBytes: null, lastVerifiedAt: null, lastVerificationMs: null, lastResult: null, lastReason: null, lastFinishedAt: null, nextRunAt: null,
+  },
 };
 
 describe('createPusher', () => {
@@ -30,10 +33,12 @@ describe('createPusher', () => {
     pusher.toUser('u1', 'streak:at_risk', { key: 'daily', current: 3, day: '2026-01-01', freezes: 0, seq: 1, at: 'now' });
     pusher.toStream(tenantId, 'stream:news', 'stream:message', { stream: 'stream:news', data: { a: 1 }, at: 'now' });
     pusher.toDashboard(tenantId, 'dashboard:metrics', metrics, { local: true, volatile: true });
+    pusher.toAllDashboards('backup:status', metrics.backups);
     expect(sent).toEqual([
       { room: rooms.user('u1'), local: false, volatile: false, event: 'streak:at_risk', payload: expect.objectContaining({ seq: 1 }) },
       { room: rooms.stream(tenantId, 'stream:news'), local: false, volatile: false, event: 'stream:message', payload: expect.objectContaining({ data: { a: 1 } }) },
       { room: rooms.dashboard(tenantId), local: true, volatile: true, event: 'dashboard:metrics', payload: metrics },
+      { room: rooms.allDashboards(), local: false, volatile: false, event: 'backup:status', payload: metrics.backups },
     ]);
   });
 
@@ -63,5 +68,7 @@ describe('tenantOfRoom', () => {
     expect(tenantOfRoom('dashboard', rooms.tenant(tenantId))).toBeUndefined();
     expect(tenantOfRoom('dashboard', rooms.stream(tenantId, 'stream:dashboard'))).toBeUndefined();
     expect(tenantOfRoom('tenant', rooms.user(tenantId))).toBeUndefined();
+    expect(tenantOfRoom('tenant', rooms.allDashboards())).toBeUndefined();
+    expect(tenantOfRoom('dashboard', rooms.allDashboards())).toBeUndefined();
   });
 });

@@ -36,7 +36,7 @@ describe('queue consumers', () => {
   });
 
   it('splits the jobs between the roles: the hub handles the realtime pushes, the worker everything else', () => {
-    expect(consumedJobNames('hub')).toEqual(['realtime.deliver', 'realtime.signal', 'realtime.sync']);
+    expect(consumedJobNames('hub')).toEqual(['realtime.deliver', 'realtime.signal', 'realtime.sync', 'realtime.backup']);
     expect(consumedJobNames('worker')).not.toContain('realtime.deliver');
     expect(consumedJobNames('worker')).toContain('signals.fuse');
     expect([...consumedJobNames('worker'), ...consumedJobNames('hub')].sort()).toEqual([...jobNames].sort());

@@ -3,6 +3,7 @@ import type { UserRole } from '../roles.js';
 import { eventInputSchema, type acceptedEventSchema } from '../api/events.js';
 import type { FusedSignal } from '../api/signals.js';
 import type { SyncProgress } from '../api/connections.js';
+import type { BackupStatus } from '../backups.js';
 import { EVENT_TYPE_PATTERN } from '../api/events.js';
 import { STREAM_NAME } from '../api/streams.js';
 import type { StreamMessage } from '../api/streams.js';
@@ -52,6 +53,8 @@ export interface ServerToClientEvents extends UserUpdateEvents {
   'sync:progress': (progress: SyncProgress) => void;
   /** To the tenant's `dashboard` room, at most once per second; latest wins (dropped for a slow client). */
   'dashboard:metrics': (metrics: DashboardMetrics) => void;
+  /** To every tenant's `dashboard` room (backups are the deployment's) when a backup run ends, verified or failed. */
+  'backup:status': (status: BackupStatus) => void;
 }
 
 export interface DashboardMetrics {
@@ -68,6 +71,8 @@ export interface DashboardMetrics {
   campaigns: { key: string; name: string; top: { userId: string; points: number }[] }[];
   /** Feed recomputation by the workers over the last minute (repositories/feed-telemetry.ts). */
   feeds: FeedFigures;
+  /** The deployment's backup status as the worker last stored it (the same for every tenant); `backup:status` brings a run's end at once. */
+  backups: BackupStatus;
 }
 
 /** What a tenant's dashboard shows of its feeds: counts over the last 60 s, from every worker process. */
@@ -121,6 +126,8 @@ export const rooms = {
   user: (userId: string) => `user:${userId}`,
   tenant: (tenantId: string) => `tenant:${tenantId}`,
   dashboard: (tenantId: string) => `tenant:${tenantId}:dashboard`,
+  /** Every tenant's dashboard sockets (joined with each `dashboard` room), for deployment-wide news such as backups. */
+  allDashboards: () => 'dashboards',
   stream: (tenantId: string, name: string) => `tenant:${tenantId}:${name}`,
   /** The subscribers of one tenant-wide signal (the client asks for `signal:<key>`). */
   signal: (tenantId: string, key: string) => `tenant:${tenantId}:signal:${key}`,

@@ -27,6 +27,7 @@ export function dashboardAssets(): Record<string, string> {
     'format.js': path.join(DASHBOARD_PUBLIC_DIR, 'format.js'),
     'dom.js': path.join(DASHBOARD_PUBLIC_DIR, 'dom.js'),
     'syncs-tile.js': path.join(DASHBOARD_PUBLIC_DIR, 'syncs-tile.js'),
+    'backups-tile.js': path.join(DASHBOARD_PUBLIC_DIR, 'backups-tile.js'),
     'dashboard.css': path.join(DASHBOARD_PUBLIC_DIR, 'dashboard.css'),
     'uPlot.iife.min.js': path.join(uplot, 'uPlot.iife.min.js'),
     'uPlot.min.css': path.join(uplot, 'uPlot.min.css'),

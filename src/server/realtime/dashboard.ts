@@ -4,6 +4,7 @@ import type { Sql } from '../../repositories/db/client.js';
 import { errorFields, type Logger } from '../../platform/logger.js';
 import type { JobQueues } from '../../platform/queues/producer.js';
 import { FeedTelemetry } from '../../repositories/feed-telemetry.js';
+import { BackupStatusStore } from '../../repositories/backup-status.js';
 import { tenantOfRoom, type DashboardMetrics } from '../../contracts/socket/contracts.js';
 import type { Pusher } from './push.js';
 import type { PulseServer } from './types.js';
@@ -28,6 +29,8 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** Where the workers count feed recomputations; by default read from `redis` under `prefix`, where they write them. */
   feedTelemetry?: FeedTelemetry;
+  /** Where the worker stores the backup status; by default read from `redis` under `prefix`. */
+  backupStatus?: BackupStatusStore;
 }
 
 /**
@@ -39,6 +42,7 @@ export interface DashboardOptions {
 export function startDashboard(options: DashboardOptions) {
   const { io, pusher, redis, sql, queues, logger } = options;
   const feedTelemetry = options.feedTelemetry ?? new FeedTelemetry(redis, options.prefix);
+  const backupStatus = options.backupStatus ?? new BackupStatusStore(redis, options.prefix);
   const presenceKey = (tenantId: string) => `${options.prefix}:presence:${tenantId}`;
   const localRooms = (kind: 'tenant' | 'dashboard') =>
     [...io.of('/').adapter.rooms.entries()].flatMap(([room, members]) => {
@@ -59,7 +63,8 @@ export function startDashboard(options: DashboardOptions) {
     await pipeline.exec();
   }
 
-  async function metricsFor(tenantId: string, queueCounts: DashboardMetrics['queues']): Promise<DashboardMetrics> {
+  /** `shared`: what every tenant's tick carries alike (the deployment's queues and backups), read once per tick. */
+  async function metricsFor(tenantId: string, shared: Pick<DashboardMetrics, 'queues' | 'backups'>): Promise<DashboardMetrics> {
     const now = Date.now();
     const midnight = new Date(now).setUTCHours(0, 0, 0, 0);
     // One round trip per tenant and tick: the counts (a range on the (tenant_id, id) index), the
@@ -87,29 +92,32 @@ export function startDashboard(options: DashboardOptions) {
       connectedUsers,
       eventsLastMinute: Number(row?.last_minute ?? 0),
       eventsToday: Number(row?.today ?? 0),
-      queues: queueCounts,
+      queues: shared.queues,
       // Postgres writes timestamps in JSON as `2026-01-01T10:00:00.123+00:00`: the contract says ISO.
       latestEvents: latest.map((event) => ({ ...event, occurredAt: new Date(event.occurredAt).toISOString() })),
       campaigns: JSON.parse(row?.campaigns ?? '[]') as DashboardMetrics['campaigns'],
       feeds,
+      backups: shared.backups,
     };
   }
 
   async function tick(): Promise<void> {
     const dashboards = localRooms('dashboard');
     if (dashboards.length === 0) return;
-    const queueCounts: DashboardMetrics['queues'] = Object.fromEntries(
-      await Promise.all(
+    const [queueCounts, backups] = await Promise.all([
+      Promise.all(
         [...queues.queues].map(async ([name, queue]) => {
           const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
           const depth = { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
           return [name, depth] as const;
         }),
       ),
-    );
+      backupStatus.read(),
+    ]);
+    const shared = { queues: Object.fromEntries(queueCounts), backups };
     await Promise.all(
       dashboards.map(async ({ tenantId }) => {
-        pusher.toDashboard(tenantId, 'dashboard:metrics', await metricsFor(tenantId, queueCounts), { local: true, volatile: true });
+        pusher.toDashboard(tenantId, 'dashboard:metrics', await metricsFor(tenantId, shared), { local: true, volatile: true });
       }),
     );
   }

@@ -34,6 +34,8 @@ export interface Pusher {
   toSignal<E extends ServerEventName>(tenantId: string, key: string, event: E, payload: ServerEventPayload<E>): void;
   /** To a tenant's admin dashboard room (`rooms.dashboard`). */
   toDashboard<E extends ServerEventName>(tenantId: string, event: E, payload: ServerEventPayload<E>, options?: PushOptions): void;
+  /** To every tenant's admin dashboard (`rooms.allDashboards`), on every node: news of the deployment, not of a tenant. */
+  toAllDashboards<E extends ServerEventName>(event: E, payload: ServerEventPayload<E>): void;
   /** To one socket only. */
   toSocket<E extends ServerEventName>(socket: PulseSocket, event: E, payload: ServerEventPayload<E>): void;
 }
@@ -64,6 +66,7 @@ export function createPusher(io: PulseServer): Pusher {
     toStream: (tenantId, stream, event, payload) => send(room(rooms.stream(tenantId, stream)), event, payload),
     toSignal: (tenantId, key, event, payload) => send(room(rooms.signal(tenantId, key)), event, payload),
     toDashboard: (tenantId, event, payload, options) => send(room(rooms.dashboard(tenantId), options), event, payload),
+    toAllDashboards: (event, payload) => send(room(rooms.allDashboards()), event, payload),
     toSocket: pushToSocket,
   };
 }

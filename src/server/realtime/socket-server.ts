@@ -52,14 +52,18 @@ const MAX_SYNC_UPDATES = 1_000;
 
 /** Socket.IO payloads above this are refused, protecting the hub from oversized frames. */
 export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
-/** Maps a client's room name to the internal, tenant-scoped room, or refuses it. */
-function resolveRoom(socket: PulseSocket, room: string): string {
+/**
+ * Maps a client's room name to the internal rooms it stands for, or refuses it. `dashboard` is the
+ * tenant's dashboard room and the deployment-wide one, so news of the deployment (backups) reaches
+ * every tenant's dashboard in one emit.
+ */
+function resolveRooms(socket: PulseSocket, room: string): string[] {
   if (room === 'dashboard') {
     if (socket.data.role !== 'admin') throw new SocketError('forbidden', 'the dashboard room is for admins');
-    return rooms.dashboard(socket.data.tenantId);
+    return [rooms.dashboard(socket.data.tenantId), rooms.allDashboards()];
   }
-  if (STREAM_ROOM.test(room)) return rooms.stream(socket.data.tenantId, room);
-  if (SIGNAL_ROOM.test(room)) return rooms.signal(socket.data.tenantId, room.slice('signal:'.length));
+  if (STREAM_ROOM.test(room)) return [rooms.stream(socket.data.tenantId, room)];
+  if (SIGNAL_ROOM.test(room)) return [rooms.signal(socket.data.tenantId, room.slice('signal:'.length))];
   throw new SocketError('forbidden', `room "${room}" cannot be subscribed to`);
 }
 
@@ -132,11 +136,11 @@ export function createSocketServer(deps: SocketServerDeps): PulseServer {
 function clientEvents(deps: SocketServerDeps): ClientEventTable {
   return {
     subscribe: clientEvent(roomRequestSchema, async (socket, { room }) => {
-      await socket.join(resolveRoom(socket, room));
+      await socket.join(resolveRooms(socket, room));
       return { room };
     }),
     unsubscribe: clientEvent(roomRequestSchema, async (socket, { room }) => {
-      await socket.leave(resolveRoom(socket, room));
+      for (const name of resolveRooms(socket, room)) await socket.leave(name);
       return { room };
     }),
     'auth:refresh': clientEvent(refreshRequestSchema, async (socket, { token }) => {

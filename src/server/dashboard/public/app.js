@@ -2,10 +2,11 @@
 /**
  * The live dashboard page. Signs in (an API key is exchanged once for an admin token pair and
  * forgotten; tokens live in this module's memory only), then updates from socket events alone:
- * `dashboard:metrics` once a second, `signal:fused` as signals are fused and `sync:progress` as
- * integration syncs run, each tile repainted at most once a second. REST is used for sign-in,
- * token refresh, sign-out and one-time loads of the fused signals and the integration connections
- * (at sign-in and after a reconnection; syncs-tile.js says when it reads a connection again).
+ * `dashboard:metrics` once a second, `signal:fused` as signals are fused, `sync:progress` as
+ * integration syncs run and `backup:status` as backup runs end, each tile repainted at most once
+ * a second. REST is used for sign-in, token refresh, sign-out and one-time loads of the fused
+ * signals and the integration connections (at sign-in and after a reconnection; syncs-tile.js
+ * says when it reads a connection again).
  */
 import {
   appendRow,
@@ -26,6 +27,7 @@ import {
 } from './format.js';
 import { byId, el, find } from './dom.js';
 import { createSyncsTile } from './syncs-tile.js';
+import { createBackupsTile } from './backups-tile.js';
 
 /** @typedef {import('./types.js').DashboardMetrics} DashboardMetrics */
 /** @typedef {import('./types.js').FusedSignal} FusedSignal */
@@ -68,6 +70,7 @@ let refreshTimer;
 let disconnectedOnce = false;
 const conflator = createConflator();
 const syncs = createSyncsTile({ conflator, get: getJson });
+const backups = createBackupsTile({ conflator });
 
 // ---------------------------------------------------------------------------------------------
 // Charts
@@ -183,6 +186,7 @@ function applyMetrics(metrics) {
   conflator.schedule('latest-events', () => paintLatest(metrics.latestEvents ?? []));
   conflator.schedule('campaigns', () => paintCampaigns(metrics.campaigns ?? []));
   conflator.schedule('feeds', () => paintFeeds(metrics.feeds));
+  backups.show(metrics.backups);
 
   for (const [name, counts] of Object.entries(metrics.queues)) {
     const tile = queueTile(name);
@@ -546,6 +550,9 @@ function connect(token) {
   client.on('sync:progress', (progress) => {
     if (socket === client) syncs.onProgress(progress);
   });
+  client.on('backup:status', (status) => {
+    if (socket === client) backups.show(status);
+  });
   client.on('session:expired', ({ reason }) => {
     if (socket === client) endSession(reason === 'session_revoked' ? 'This sign-in was revoked: sign in again.' : 'The session expired: sign in again.');
   });
@@ -588,6 +595,7 @@ function endSession(notice) {
   client?.disconnect();
   conflator.clear();
   syncs.clear();
+  backups.clear();
   resizer.disconnect();
   for (const chart of charts.values()) chart.plot.destroy();
   charts.clear();

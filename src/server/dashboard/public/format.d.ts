@@ -1,5 +1,5 @@
 /** Types of format.js, for its importers (app.js and the unit tests); format.js is checked on its own JSDoc. */
-import type { ConnectionView, DashboardMetrics, SyncProgress, SyncRowModel } from './types.js';
+import type { BackupModel, BackupStatus, ConnectionView, DashboardMetrics, SyncProgress, SyncRowModel } from './types.js';
 export declare const REPAINT_INTERVAL_MS: number;
 export interface Conflator {
   schedule(tile: string, paint: () => void): void;
@@ -36,3 +36,8 @@ export declare function formatCountdown(ms: number): string;
 export declare function formatSyncFigures(figures: { pages?: number; records: number; events: number; unmatched: number }, locale?: string): string;
 export declare const finalSyncStates: string[];
 export declare function describeSync(view: ConnectionView | null, progress: SyncProgress | null, now: number, locale?: string): SyncRowModel;
+export declare const BACKUP_STALE_HOURS: number;
+export declare function formatBytes(bytes: number, locale?: string): string;
+export declare function formatLocalDateTime(at: string | number | Date, locale?: string): string;
+export declare function newerBackupStatus(held: BackupStatus | null, incoming: BackupStatus): BackupStatus;
+export declare function describeBackups(status: BackupStatus, now: number, locale?: string): BackupModel;

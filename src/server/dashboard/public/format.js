@@ -365,3 +365,79 @@ export function describeSync(view, progress, now, locale) {
     circuitOpen: circuit === 'open',
   };
 }
+
+/**
+ * @typedef {import('./types.js').BackupStatus} BackupStatus
+ * @typedef {import('./types.js').BackupModel} BackupModel
+ */
+
+/** A daily backup older than this is overdue (a day and two hours of slack for a slow run). */
+export const BACKUP_STALE_HOURS = 26;
+
+/**
+ * A size in bytes with a binary unit: `512 B`, `3.4 MiB`, `1.2 GiB`.
+ * @param {number} bytes
+ * @param {string} [locale]
+ */
+export function formatBytes(bytes, locale) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const decimals = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals })} ${units[unit]}`;
+}
+
+/**
+ * A point in time as local date and time, for what happens daily rather than by the second.
+ * @param {string | number | Date} at
+ * @param {string} [locale]
+ */
+export const formatLocalDateTime = (at, locale) => new Date(at).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+
+/**
+ * The status the Backups tile keeps: `dashboard:metrics` ticks read the stored status and
+ * `backup:status` brings a run's end, and either may arrive after the other; the one about the
+ * later run wins (on a tie the incoming one, which was read later).
+ * @param {BackupStatus | null} held
+ * @param {BackupStatus} incoming
+ * @returns {BackupStatus}
+ */
+export function newerBackupStatus(held, incoming) {
+  const finished = (/** @type {BackupStatus | null} */ status) => (status?.lastFinishedAt ? Date.parse(status.lastFinishedAt) : -Infinity);
+  return finished(incoming) < finished(held) && held ? held : incoming;
+}
+
+/**
+ * What the Backups tile shows, in words: how the latest run ended (a failure with its reason), the
+ * last backup's time and size, its age (overdue after BACKUP_STALE_HOURS, or when there is none),
+ * the last verified backup and the next scheduled run.
+ * @param {BackupStatus} status
+ * @param {number} now
+ * @param {string} [locale]
+ * @returns {BackupModel}
+ */
+export function describeBackups(status, now, locale) {
+  const takenMs = status.lastBackupAt ? Date.parse(status.lastBackupAt) : NaN;
+  const nextMs = status.nextRunAt ? Date.parse(status.nextRunAt) : NaN;
+  const ageSeconds = (now - takenMs) / 1000;
+  const stale = !Number.isFinite(takenMs) || ageSeconds > BACKUP_STALE_HOURS * 3600;
+  const result = status.lastResult ?? 'none';
+  return {
+    result,
+    resultLabel: result === 'verified' ? 'Verified' : result === 'failed' ? 'Failed' : 'No backup run yet',
+    alertText: result === 'failed' ? `The last backup run failed: ${status.lastReason ?? 'no reason given'}.` : null,
+    lastBackup: Number.isFinite(takenMs)
+      ? [formatLocalDateTime(takenMs, locale), ...(status.lastBackupBytes === null ? [] : [formatBytes(status.lastBackupBytes, locale)])].join(' · ')
+      : 'Never',
+    age: Number.isFinite(takenMs) ? formatAge(ageSeconds) : 'No backup yet',
+    stale,
+    lastVerified: status.lastVerifiedAt
+      ? [formatLocalDateTime(status.lastVerifiedAt, locale), ...(status.lastVerificationMs === null ? [] : [`restore checked in ${formatMs(status.lastVerificationMs, locale)}`])].join(' · ')
+      : 'Never',
+    nextRun: Number.isFinite(nextMs) ? `${formatLocalDateTime(nextMs, locale)} (${nextMs > now ? `in ${formatCountdown(nextMs - now)}` : 'due'})` : 'Not scheduled (BACKUP_CRON is off)',
+  };
+}

@@ -3,9 +3,10 @@ import type { ClientToServerEvents, ConnectErrorData, DashboardMetrics, ServerTo
 import type { ConnectionView, SyncProgress } from '../../../contracts/api/connections.js';
 import type { FusedSignal, FusedSignalInput as FusedInput } from '../../../contracts/api/signals.js';
 import type { TokenPair } from '../../../contracts/api/tokens.js';
+import type { BackupStatus } from '../../../contracts/backups.js';
 import type { Socket } from 'socket.io-client';
 
-export type { ConnectErrorData, ConnectionView, DashboardMetrics, FusedInput, FusedSignal, SyncProgress, TokenPair };
+export type { BackupStatus, ConnectErrorData, ConnectionView, DashboardMetrics, FusedInput, FusedSignal, SyncProgress, TokenPair };
 
 /** The socket as the page uses it. */
 export type DashboardSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -33,4 +34,20 @@ export interface SyncRowModel {
   counting: boolean;
   circuit: string;
   circuitOpen: boolean;
+}
+
+/** The Backups tile, in words (format.js `describeBackups`). */
+export interface BackupModel {
+  /** How the latest run ended; `none` before the first. */
+  result: 'verified' | 'failed' | 'none';
+  resultLabel: string;
+  /** A failed run's reason, to highlight. */
+  alertText: string | null;
+  /** The last backup written: its time and size. */
+  lastBackup: string;
+  age: string;
+  /** No backup yet, or the last one is older than BACKUP_STALE_HOURS. */
+  stale: boolean;
+  lastVerified: string;
+  nextRun: string;
 }
