@@ -103,7 +103,7 @@ export const jobDefinitions = {
    */
   'feed.recompute': {
     queue: 'feeds',
-    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), reason: z.enum(['activity', 'items', 'sweep', 'release', 'read']) }),
+    payload: z.object({ tenantId: z.uuid(), userId: z.uuid(), reason: z.enum(['activity', 'items', 'sweep', 'release']) }),
   },
   /** New or changed items of a tenant: recompute the feeds of the users whose topic or author affinities match them. */
   'feed.items': {
