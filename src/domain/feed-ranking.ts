@@ -198,23 +198,32 @@ export function rankFeed(candidates: readonly FeedCandidate[], profile: FeedProf
     .sort(byScore);
   const placed = new Placed();
   const entries: FeedEntry[] = [];
-  while (entries.length < limit && remaining.length > 0) {
-    const inTop = entries.length < FEED_TOP_WINDOW;
-    const uncapped = remaining.filter(({ candidate }) => !inTop || !placed.capped(candidate, rules.diversity.authorCapInTop));
-    // Only capped authors left: their items fill in rather than leave the top short.
-    const pool = uncapped.length > 0 ? uncapped : remaining;
-    let best: FeedEntry | null = null;
-    for (const item of pool) {
+  const cap = rules.diversity.authorCapInTop;
+  // finalScore ≤ score and `remaining` is sorted by score: once an item's score cannot beat the best
+  // finalScore found, no later one can, so each position scans a handful of items, not all of them.
+  const pick = (skipCapped: boolean) => {
+    let best = -1;
+    let bestFinal = 0;
+    let bestMultiplier = 1;
+    for (let i = 0; i < remaining.length; i++) {
+      const item = remaining[i] as Scored;
+      if (best >= 0 && item.score <= bestFinal) break;
+      if (skipCapped && placed.capped(item.candidate, cap)) continue;
       const multiplier = diversityMultiplier(placed.repeats(item.candidate), rules);
       const finalScore = diversified(item.score, multiplier);
-      // Strictly better only: the pool is in tie-break order already.
-      if (best === null || finalScore > best.finalScore) best = { ...item, diversityMultiplier: multiplier, finalScore, position: entries.length + 1 };
+      if (best < 0 || finalScore > bestFinal) [best, bestFinal, bestMultiplier] = [i, finalScore, multiplier];
     }
-    if (best === null) break;
-    const picked = best;
-    entries.push(picked);
-    placed.add(picked.candidate);
-    remaining.splice(remaining.findIndex((item) => item.candidate === picked.candidate), 1);
+    return { best, bestFinal, bestMultiplier };
+  };
+  while (entries.length < limit && remaining.length > 0) {
+    const inTop = entries.length < FEED_TOP_WINDOW;
+    let choice = pick(inTop);
+    // Only capped authors left: their items fill in rather than leave the top short.
+    if (choice.best < 0) choice = pick(false);
+    const item = remaining[choice.best] as Scored;
+    entries.push({ ...item, diversityMultiplier: choice.bestMultiplier, finalScore: choice.bestFinal, position: entries.length + 1 });
+    placed.add(item.candidate);
+    remaining.splice(choice.best, 1);
   }
   return entries;
 }

@@ -88,12 +88,12 @@ export class FeedStore {
     return rows.map(candidateOf);
   }
 
-  async interactions(userId: string, itemIds: string[]): Promise<InteractionSets> {
+  /** Everything the user did with items (by user alone: cheaper than matching a long list of candidate ids). */
+  async interactions(userId: string): Promise<InteractionSets> {
     const sets: InteractionSets = { seen: new Set(), opened: new Set(), hidden: new Set() };
-    if (itemIds.length === 0) return sets;
     const rows = await this.sql<{ item_id: string; seen: boolean; opened: boolean; hidden: boolean }[]>`
       select item_id, (viewed_at is not null or opened_at is not null) as seen, opened_at is not null as opened, hidden_at is not null as hidden
-      from feed_interactions where user_id = ${userId} and item_id = any(${this.sql.array(itemIds, pgArrayType.text)}::text[])`;
+      from feed_interactions where user_id = ${userId}`;
     for (const row of rows) {
       if (row.seen) sets.seen.add(row.item_id);
       if (row.opened) sets.opened.add(row.item_id);
@@ -104,9 +104,11 @@ export class FeedStore {
 
   /** The user's bookkeeping row, created if missing, locked for the rest of the transaction. */
   async lockState(tx: Transaction, tenantId: string, userId: string): Promise<FeedStateRow> {
-    await tx`insert into feed_states (user_id, tenant_id) values (${userId}, ${tenantId}) on conflict (user_id) do nothing`;
+    // One statement: the no-op update of an existing row locks it and answers it, like a select for update.
     const [row] = await tx<{ version: number; top: string[]; push_day: string | null; pushes_today: number; held_until: string | null; held_reason: 'quiet_hours' | 'budget' | null; quiet_start: string | null; quiet_end: string | null }[]>`
-      select version, top, push_day, pushes_today, held_until, held_reason, quiet_start, quiet_end from feed_states where user_id = ${userId} for update`;
+      insert into feed_states (user_id, tenant_id) values (${userId}, ${tenantId})
+      on conflict (user_id) do update set version = feed_states.version
+      returning version, top, push_day, pushes_today, held_until, held_reason, quiet_start, quiet_end`;
     if (!row) throw new Error(`no feed state for user ${userId}`);
     return {
       version: row.version,
@@ -122,6 +124,8 @@ export class FeedStore {
 
   /** Stores a computed version and drops those before the last FEED_VERSIONS_KEPT. */
   async storeVersion(tx: Transaction, userId: string, version: number, entries: NewFeedEntry[], formulaVersion: number, computedAt: Date): Promise<void> {
+    // Sent now (postgres.js sends a query when awaited or executed): it rides the same round trip as the insert.
+    const pruned = tx`delete from feed_entries where user_id = ${userId} and version <= ${version - FEED_VERSIONS_KEPT}`.execute();
     if (entries.length > 0) {
       await tx`
         insert into feed_entries (user_id, version, position, item_id, score, final_score, diversity_multiplier, components, why, formula_version, computed_at)
@@ -131,7 +135,7 @@ export class FeedStore {
           ${tx.array(entries.map((entry) => entry.diversityMultiplier), pgArrayType.float8)}::float8[],
           ${tx.array(entries.map((entry) => JSON.stringify(entry.components)), pgArrayType.text)}::jsonb[], ${tx.array(entries.map((entry) => JSON.stringify(entry.why)), pgArrayType.text)}::jsonb[])`;
     }
-    await tx`delete from feed_entries where user_id = ${userId} and version <= ${version - FEED_VERSIONS_KEPT}`;
+    await pruned;
   }
 
   async updateState(tx: Transaction, userId: string, set: { version: number; computedAt: Date; caughtUp: boolean; top?: string[]; push?: { day: string; pushesToday: number }; held?: { until: Date; reason: 'quiet_hours' | 'budget' } | null }): Promise<void> {
