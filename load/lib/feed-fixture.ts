@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { pgArrayType } from '../../src/repositories/db/client.js';
+import { prng } from '../../tests/support/seeded-random.js';
 
 /**
  * The feed bench's tenant, written straight into the hub's Postgres (the items API is not the
@@ -47,17 +48,6 @@ const CHUNK = 10_000;
 /** Interactions fall on this many of the newest items (about the default candidate pool). */
 const RECENT_ITEMS = 600;
 
-/** mulberry32: small, fast and good enough to draw a fixture. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** An index in [0, n) skewed towards 0: `skew` 1 is uniform, larger favours the head (popular authors and topics). */
 const skewed = (random: () => number, n: number, skew: number) => Math.min(n - 1, Math.floor(n * random() ** skew));
@@ -83,7 +73,7 @@ export async function seedFeedFixture(sql: postgres.Sql, tenantId: string, plan:
   const started = performance.now();
   // postgres.js learns the array types on its first connection: typed array parameters serialize only after that.
   await sql`select 1`;
-  const random = seededRandom(plan.seed);
+  const random = prng(plan.seed);
   const now = Date.now();
   const text = (values: string[]) => sql.array(values, pgArrayType.text);
   const floats = (values: number[]) => sql.array(values, pgArrayType.float8);

@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import { RulesCache } from '../../src/repositories/engine-rules.js';
 import { FeedStore } from '../../src/repositories/feeds.js';
 import { FeedRecomputer, type FeedRecomputeResult } from '../../src/services/feed-recompute.js';
+import type { LatencySummary } from './ms-histogram.js';
 
 /**
  * Recompute time per user, measured on the recomputation itself: FeedRecomputer.recompute (what
@@ -11,14 +12,8 @@ import { FeedRecomputer, type FeedRecomputeResult } from '../../src/services/fee
  * services directly: the per-user figure is the service's, without the queue around it.
  */
 
-export interface Spread {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
+/** A latency spread, as the other benches report theirs. */
+export type Spread = LatencySummary;
 
 export interface StepFigures {
   step: string;
