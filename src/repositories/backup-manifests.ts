@@ -105,3 +105,22 @@ export async function removeBackup(dumpFile: string): Promise<void> {
   await rm(dumpFile, { force: true });
   await rm(manifestPathOf(dumpFile), { force: true });
 }
+
+const PARTIAL_NAME = /^pulse-hub-\d{8}T\d{6}(\d{3})?Z\.dump\.partial$/;
+
+/**
+ * Removes dumps left half-written by a process killed mid-backup (`*.dump.partial`) once they are
+ * older than `olderThanMs`: a younger one may belong to a backup still running elsewhere (the CLI
+ * beside the worker). Returns the names removed.
+ */
+export async function removeStalePartials(dir: string, olderThanMs: number, now = Date.now()): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => PARTIAL_NAME.test(name));
+  const removed: string[] = [];
+  for (const name of names) {
+    const { mtimeMs } = await stat(path.join(dir, name));
+    if (now - mtimeMs < olderThanMs) continue;
+    await rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}

@@ -2,10 +2,13 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { majorOf, pgDumpMismatch } from '../../domain/pg-versions.js';
 import { pgDump, toolVersion } from '../../platform/pg-tools.js';
-import { backupFileName, fileSize, sha256Of, writeManifest, type BackupManifest } from '../../repositories/backup-manifests.js';
+import { backupFileName, fileSize, removeStalePartials, sha256Of, writeManifest, type BackupManifest } from '../../repositories/backup-manifests.js';
 import { serverVersionOf, withExportedSnapshot } from '../../repositories/backup-snapshot.js';
 import type { Sql } from '../../repositories/db/client.js';
 import type { BackupSettings, TableProgress } from './settings.js';
+
+/** A half-written dump this old was left by a killed backup (no dump of this database runs for a day). */
+const STALE_PARTIAL_MS = 24 * 3_600_000;
 
 /** A pg_dump that cannot make a restorable backup of this server: retrying will not help. */
 export class BackupRefusedError extends Error {}
@@ -28,6 +31,7 @@ export async function checkPgDumpVersion(sql: Sql, pgDumpBin: string): Promise<{
 export async function createBackup(settings: BackupSettings, sql: Sql, progress: TableProgress = {}, now = new Date()): Promise<{ file: string; manifest: BackupManifest }> {
   const versions = await checkPgDumpVersion(sql, settings.tools.pgDump);
   await mkdir(settings.backupDir, { recursive: true });
+  await removeStalePartials(settings.backupDir, STALE_PARTIAL_MS, now.getTime());
   const file = path.join(settings.backupDir, backupFileName(now));
   const partial = `${file}.partial`;
   try {
