@@ -1,6 +1,6 @@
 import type { ProviderSettings } from '../../../contracts/api/connections.js';
 import { apiRequest, field, listField } from './api-request.js';
-import { cursorCount, fromUnixSeconds, idText, newestSeen, nextSyncCursor, pageSizeFor, runSince, unreadableRecord, userKeys } from './sync-records.js';
+import { cursorCount, fromUnixSeconds, idText, newestSeen, nextSyncCursor, pageSizeFor, remoteRecord, runSince, unreadableRecord, userKeys } from './sync-records.js';
 import type { RemoteRecord, RemoteRecordKind, SyncAdapter } from './sync-types.js';
 
 const ENDPOINT = 'receipts.list';
@@ -30,16 +30,8 @@ function toRecord(receipt: unknown): RemoteRecord {
   const updatedAt = fromUnixSeconds(field(receipt, 'updated_timestamp') ?? field(receipt, 'update_timestamp'));
   if (id === undefined || !createdAt || !updatedAt) throw unreadableRecord('etsy', ENDPOINT, 'receipt_id or timestamps');
   const kind = kindOf(receipt);
-  return {
-    id,
-    version: String(updatedAt.getTime()),
-    kind,
-    // A receipt carries no paid or refunded time: a refund's closest is the receipt's update.
-    occurredAt: kind === 'order.refunded' ? updatedAt : createdAt,
-    updatedAt,
-    ...money(field(receipt, 'grandtotal')),
-    userKeys: userKeys(field(receipt, 'buyer_email'), field(receipt, 'buyer_user_id')),
-  };
+  // A receipt carries no paid or refunded time.
+  return remoteRecord({ id, kind, createdAt, updatedAt, ...money(field(receipt, 'grandtotal')), userKeys: userKeys(field(receipt, 'buyer_email'), field(receipt, 'buyer_user_id')) });
 }
 
 /**

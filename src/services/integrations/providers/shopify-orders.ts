@@ -1,6 +1,6 @@
 import type { ProviderSettings } from '../../../contracts/api/connections.js';
 import { apiRequest, field, listField } from './api-request.js';
-import { cursorText, fromIso, idText, majorUnits, newestSeen, nextSyncCursor, pageSizeFor, runSince, unreadableRecord, userKeys } from './sync-records.js';
+import { cursorText, fromIso, idText, majorUnits, newestSeen, nextSyncCursor, pageSizeFor, remoteRecord, runSince, unreadableRecord, userKeys } from './sync-records.js';
 import type { RemoteRecord, RemoteRecordKind, SyncAdapter } from './sync-types.js';
 
 const ENDPOINT = 'orders.list';
@@ -44,17 +44,16 @@ function toRecord(order: unknown): RemoteRecord {
   if (id === undefined || !updatedAt || !createdAt) throw unreadableRecord('shopify', ENDPOINT, 'id, created_at or updated_at');
   const kind = kindOf(field(order, 'financial_status'));
   const customer = field(order, 'customer');
-  return {
+  return remoteRecord({
     id,
-    version: String(updatedAt.getTime()),
     kind,
-    // A refund has no timestamp on the order itself; its update is the closest.
-    occurredAt: kind === 'order.refunded' ? updatedAt : kind === 'order.paid' ? (fromIso(field(order, 'processed_at')) ?? createdAt) : createdAt,
+    createdAt,
     updatedAt,
+    paidAt: fromIso(field(order, 'processed_at')),
     value: majorUnits(field(order, 'total_price')),
     currency: idText(field(order, 'currency')) ?? null,
     userKeys: userKeys(field(order, 'email') ?? field(order, 'contact_email') ?? field(customer, 'email'), field(customer, 'id')),
-  };
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ProviderSettings } from '../../../contracts/api/connections.js';
 import { apiRequest, field, listField } from './api-request.js';
-import { cursorText, fromUnixSeconds, idText, newestSeen, nextSyncCursor, pageSizeFor, runSince, unreadableRecord, userKeys } from './sync-records.js';
+import { cursorText, fromUnixSeconds, idText, newestSeen, nextSyncCursor, pageSizeFor, remoteRecord, runSince, unreadableRecord, userKeys } from './sync-records.js';
 import type { ListPageRequest, RemoteRecord, RemoteRecordKind, SyncAdapter, SyncCursor } from './sync-types.js';
 
 /** Stripe's documented maximum `limit`. */
@@ -37,16 +37,15 @@ function toRecord(charge: unknown, changedAt: Date | undefined): RemoteRecord {
   const currency = idText(field(charge, 'currency'));
   const amount = field(charge, 'amount');
   const customer = field(charge, 'customer');
-  return {
+  return remoteRecord({
     id,
-    version: String(updatedAt.getTime()),
     kind,
-    occurredAt: kind === 'order.refunded' ? updatedAt : createdAt,
+    createdAt,
     updatedAt,
     value: typeof amount === 'number' ? (currency && zeroDecimal.has(currency) ? amount : amount / 100) : null,
     currency: currency?.toUpperCase() ?? null,
     userKeys: userKeys(field(field(charge, 'billing_details'), 'email') ?? field(charge, 'receipt_email'), typeof customer === 'object' ? field(customer, 'id') : customer),
-  };
+  });
 }
 
 /** Newest first, a charge may have several events on one page: its newest one stands for it. */

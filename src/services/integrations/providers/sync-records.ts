@@ -71,3 +71,27 @@ export function userKeys(email: unknown, customerId: unknown): RemoteRecord['use
 /** A record the adapter cannot read (no id, no timestamps): the page fails rather than silently dropping it. */
 export const unreadableRecord = (provider: ConnectionProvider, endpoint: string, what: string): ProviderResponseError =>
   new ProviderResponseError(provider, 200, `${provider} ${endpoint} answered a record without ${what}`);
+
+/** The provider-specific facts of a record; `remoteRecord` derives the rest the same way for every provider. */
+export interface RecordFacts {
+  id: string;
+  kind: RemoteRecord['kind'];
+  createdAt: Date;
+  updatedAt: Date;
+  /** When it was paid, where the provider says. */
+  paidAt?: Date | undefined;
+  value: number | null;
+  currency: string | null;
+  userKeys: RemoteRecord['userKeys'];
+}
+
+/**
+ * A record's version is its last change (in ms), and when its kind happened is: a refund's time is
+ * its update (no provider stamps refunds on the order), a payment's its paid time (else creation),
+ * anything else its creation.
+ */
+export function remoteRecord(facts: RecordFacts): RemoteRecord {
+  const { paidAt, createdAt, updatedAt, ...rest } = facts;
+  const occurredAt = facts.kind === 'order.refunded' ? updatedAt : facts.kind === 'order.paid' ? (paidAt ?? createdAt) : createdAt;
+  return { ...rest, version: String(updatedAt.getTime()), occurredAt, updatedAt };
+}

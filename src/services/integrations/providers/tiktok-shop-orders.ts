@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { ProviderSettings } from '../../../contracts/api/connections.js';
 import { apiRequest, field, listField } from './api-request.js';
-import { cursorText, fromUnixSeconds, idText, majorUnits, newestSeen, nextSyncCursor, pageSizeFor, runSince, unreadableRecord, userKeys } from './sync-records.js';
+import { cursorText, fromUnixSeconds, idText, majorUnits, newestSeen, nextSyncCursor, pageSizeFor, remoteRecord, runSince, unreadableRecord, userKeys } from './sync-records.js';
 import { ProviderAuthError, ProviderRateLimitError, ProviderResponseError, ProviderUnavailableError, type ListPageRequest, type RemoteRecord, type RemoteRecordKind, type SyncAdapter } from './sync-types.js';
 
 type Request = ListPageRequest<ProviderSettings['tiktok_shop']>;
@@ -25,7 +25,7 @@ export function tiktokSignature(path: string, query: URLSearchParams, body: stri
   return createHmac('sha256', appSecret).update(`${appSecret}${path}${pairs}${body}${appSecret}`).digest('hex');
 }
 
-/** Codes of a refusal answered with HTTP 200: credentials (105xxx access token, 106xxx sign/app key/timestamp/shop cipher), throttling, TikTok's own failure. */
+/** Codes of a refusal answered with HTTP 200: credentials (105000-105999 access token, 106000-106999 sign, app key, timestamp, shop cipher), throttling, TikTok's own failure. */
 function codeError(code: number, endpoint: string): Error {
   const message = `tiktok_shop ${endpoint} answered code ${code}`;
   if (code >= 105_000 && code < 107_000) return new ProviderAuthError('tiktok_shop', 200, message);
@@ -82,16 +82,16 @@ function toRecord(order: unknown): RemoteRecord {
   if (id === undefined || !createdAt || !updatedAt) throw unreadableRecord('tiktok_shop', 'orders.search', 'id, create_time or update_time');
   const kind = kindOf(order);
   const payment = field(order, 'payment');
-  return {
+  return remoteRecord({
     id,
-    version: String(updatedAt.getTime()),
     kind,
-    occurredAt: kind === 'order.refunded' ? updatedAt : kind === 'order.paid' ? (fromUnixSeconds(field(order, 'paid_time')) ?? createdAt) : createdAt,
+    createdAt,
     updatedAt,
+    paidAt: fromUnixSeconds(field(order, 'paid_time')),
     value: majorUnits(field(payment, 'total_amount')),
     currency: idText(field(payment, 'currency')) ?? null,
     userKeys: userKeys(field(order, 'buyer_email'), field(order, 'user_id')),
-  };
+  });
 }
 
 /**
